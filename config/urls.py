@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from recoup.web.api import api
+
+urlpatterns = [
+    path("healthz", include("recoup.web.health_urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("recoup.accounts.urls")),
+    path("cases/", include("recoup.cases.urls")),
+    path("", include("recoup.web.urls")),
+]
+
+handler404 = "recoup.web.views.page_not_found"
+handler403 = "recoup.web.views.permission_denied"

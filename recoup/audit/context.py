@@ -1,0 +1,45 @@
+"""Request context (client IP, request id) that audit events pick up without being passed it.
+
+Set per request by ``AuditContextMiddleware``; a context variable, so it is per thread/task
+and nothing leaks between requests or web processes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip: str | None = None
+    request_id: str = ""
+
+
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext] = ContextVar("recoup_audit_context", default=_EMPTY)
+
+
+def current() -> RequestContext:
+    return _current.get()
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        token = _current.set(
+            RequestContext(ip=request.META.get("REMOTE_ADDR"), request_id=request_id)
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,306 @@
+"""The case core: debtors (people), cases (accounts), contact points and holds (停催).
+
+Personal data (name, ID-card number, employer, phone numbers, addresses, emails, card/loan
+numbers) is sealed with AES-GCM (``recoup.core.crypto``); the only plaintext derived from it
+is keyed blind indexes for exact lookup. Amounts are Decimal with 2 places.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from recoup.core import crypto
+from recoup.core.models import TenantQuerySet, TimeStampedModel
+from recoup.core.money import money_field
+
+
+
+class Debtor(TimeStampedModel):
+    """A person who owes (债务人), one row per person per agency across clients and batches.
+
+    ``pii`` holds ``{"name", "id_number", "employer", "employer_address"}`` sealed with the
+    row's ``uid`` as associated data. ``id_number_bidx`` is unique per organisation, so the
+    same person placed by two banks is one debtor (the cross-client link).
+    """
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pii = models.BinaryField()
+    pii_key_id = models.CharField(max_length=32)
+    id_number_bidx = models.CharField(max_length=32)
+    name_bidx = models.CharField(max_length=32, db_index=True)
+    # Non-identifying facts kept in clear for segmentation and allocation (SPEC §8).
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=1, blank=True)  # "M"/"F" from the ID number
+    province = models.CharField(_("省份"), max_length=20, blank=True)
+    city = models.CharField(_("城市"), max_length=40, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "id_number_bidx"], name="debtor_id_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"debtor {self.pk}"
+
+    def aad(self) -> bytes:
+        return b"debtor:" + str(self.uid).encode()
+
+    def personal_data(self) -> dict[str, Any]:
+        """Decrypt the sealed record. Callers decide what to show and audit the viewing."""
+        cache: dict[str, Any] | None = getattr(self, "_pii_cache", None)
+        if cache is None:
+            cache = crypto.unseal_json(bytes(self.pii), aad=self.aad())
+            self._pii_cache = cache
+        return cache
+
+
+class Case(TimeStampedModel):
+    """An account placed for collection (委案案件): one card or loan of one debtor."""
+
+    class Product(models.TextChoices):
+        CARD = "card", _("信用卡")  # credit card
+        LOAN = "loan", _("贷款")  # consumer or other loan
+
+    class Stage(models.TextChoices):
+        M1 = "M1", "M1"  # 1–30 days overdue
+        M2 = "M2", "M2"  # 31–60
+        M3 = "M3", "M3"  # 61–90
+        M4 = "M4", "M4"  # 91–120
+        M5 = "M5", "M5"  # 121–150
+        M6P = "M6+", "M6+"  # 151 days and more
+
+    class Status(models.TextChoices):
+        NEW = "new", _("新案")  # imported, not yet filtered into the allocation pool
+        PENDING_ALLOCATION = "pending", _("待分配")  # in the pool, waiting for a collector
+        ASSIGNED = "assigned", _("已分配")  # given to a collector, not yet worked
+        IN_COLLECTION = "collecting", _("催收中")  # first action taken
+        PROMISED = "promised", _("已承诺")  # an open promise to pay (PTP)
+        ON_PLAN = "on_plan", _("分期中")  # an approved repayment plan runs
+        PAID_OFF = "paid_off", _("已结清")  # balance paid in full (terminal)
+        SETTLED = "settled", _("已和解")  # closed by an approved reduction (terminal)
+        RETURNED = "returned", _("已退案")  # returned to the client at period end (terminal)
+        CLOSED = "closed", _("已关闭")  # closed for another reason: recall, deceased… (terminal)
+
+    TERMINAL: ClassVar[frozenset[str]] = frozenset({"paid_off", "settled", "returned", "closed"})
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    contract = models.ForeignKey("clients.Contract", on_delete=models.PROTECT, related_name="cases")
+    batch = models.ForeignKey(
+        "clients.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="cases")
+    client_case_number = models.CharField(_("委托方案件号"), max_length=80)
+    product = models.CharField(_("产品"), max_length=10, choices=Product.choices)
+    # Card or loan number, sealed; bidx for exact lookup from repayment files.
+    account_sealed = models.BinaryField()
+    account_bidx = models.CharField(max_length=32, db_index=True)
+    currency = models.CharField(max_length=3, default="CNY")
+    principal = money_field(_("本金"))
+    interest = money_field(_("利息"), default=0)
+    fees = money_field(_("费用"), default=0)
+    total_owed = money_field(_("欠款总额"))
+    entrusted_amount = money_field(_("委案金额"))
+    overdue_days = models.PositiveIntegerField(_("逾期天数"))
+    stage = models.CharField(_("逾期阶段"), max_length=3, choices=Stage.choices)
+    branch = models.ForeignKey(
+        "accounts.OrgUnit", on_delete=models.PROTECT, related_name="cases", verbose_name=_("分公司")
+    )
+    region = models.CharField(_("地区"), max_length=60, blank=True)
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+        verbose_name=_("催收员"),
+    )
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.NEW)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    placed_at = models.DateTimeField(_("委案时间"))
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "client_case_number"], name="case_number_unique_per_contract"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_owed__gte=0)
+                & Q(principal__gte=0)
+                & Q(interest__gte=0)
+                & Q(fees__gte=0),
+                name="case_amounts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "status"], name="case_org_status"),
+            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            models.Index(fields=["team", "status"], name="case_team_status"),
+            models.Index(fields=["branch", "status"], name="case_branch_status"),
+            models.Index(fields=["client", "status"], name="case_client_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.client_case_number
+
+    @staticmethod
+    def stage_for(overdue_days: int) -> str:
+        """M1 = 1–30 days, M2 = 31–60 … M6+ = 151 days and more (industry convention)."""
+        if overdue_days <= 30:
+            return Case.Stage.M1
+        bucket = min(6, (overdue_days - 1) // 30 + 1)
+        return "M6+" if bucket >= 6 else f"M{bucket}"
+
+    def account_aad(self) -> bytes:
+        return (
+            b"case-account:"
+            + str(self.organisation_id).encode()
+            + b":"
+            + self.account_bidx.encode()
+        )
+
+    def account_number(self) -> str:
+        return crypto.unseal(bytes(self.account_sealed), aad=self.account_aad()).decode()
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+# Allowed status transitions (docs/adr/0004): anything else is refused by case_transition.
+CASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"pending", "returned", "closed"}),
+    "pending": frozenset({"assigned", "returned", "closed"}),
+    "assigned": frozenset({"collecting", "pending", "paid_off", "settled", "returned", "closed"}),
+    "collecting": frozenset(
+        {"promised", "on_plan", "pending", "paid_off", "settled", "returned", "closed"}
+    ),
+    "promised": frozenset({"collecting", "on_plan", "paid_off", "settled", "returned", "closed"}),
+    "on_plan": frozenset({"collecting", "paid_off", "settled", "returned", "closed"}),
+    "paid_off": frozenset(),
+    "settled": frozenset(),
+    "returned": frozenset(),
+    "closed": frozenset(),
+}
+
+
+class ContactPoint(TimeStampedModel):
+    """A phone, address or email of the debtor or of a third party linked to them.
+
+    ``sealed`` holds ``{"value", "name", "note"}``; ``value_bidx`` (phones and emails) lets
+    a search by phone find the debtor. ``refused_contact`` marks a third party who asked not
+    to be contacted again: the compliance gate never lets anyone reach them (COMPLIANCE CN).
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("电话")
+        ADDRESS = "address", _("地址")
+        EMAIL = "email", _("邮箱")
+
+    class Role(models.TextChoices):
+        DEBTOR = "debtor", _("本人")  # the debtor themself
+        GUARANTOR = "guarantor", _("担保人")
+        SPOUSE = "spouse", _("配偶")
+        RELATIVE = "relative", _("亲属")
+        COLLEAGUE = "colleague", _("同事")
+        OTHER = "other", _("其他联系人")
+
+    class Validity(models.TextChoices):
+        UNKNOWN = "unknown", _("未验证")  # as received, not yet tried
+        VALID = "valid", _("有效")  # reached the right person
+        INVALID = "invalid", _("无效")  # empty number, wrong person, returned mail
+
+    class Source(models.TextChoices):
+        CLIENT = "client", _("委托方提供")  # in the bank's batch file
+        COLLECTOR = "collector", _("催收员获取")  # learned during work
+        REPAIR = "repair", _("信息修复")  # information repair (信息修复)
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.DEBTOR)
+    label = models.CharField(_("类型"), max_length=40, blank=True)  # 手机, 家庭地址, 单位地址…
+    sealed = models.BinaryField()
+    value_bidx = models.CharField(max_length=32, blank=True, db_index=True)
+    validity = models.CharField(max_length=10, choices=Validity.choices, default=Validity.UNKNOWN)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLIENT)
+    refused_contact = models.BooleanField(_("拒绝联系"), default=False)
+    refused_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["debtor", "role", "kind", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_role_display()})"
+
+    def aad(self) -> bytes:
+        return b"contact:" + str(self.uid).encode()
+
+    def personal_data(self) -> dict[str, Any]:
+        cache: dict[str, Any] | None = getattr(self, "_pii_cache", None)
+        if cache is None:
+            cache = crypto.unseal_json(bytes(self.sealed), aad=self.aad())
+            self._pii_cache = cache
+        return cache
+
+
+class HoldQuerySet(TenantQuerySet["Hold"]):
+    def active(self, at: Any) -> HoldQuerySet:
+        return self.filter(released_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+        )
+
+
+class Hold(TimeStampedModel):
+    """A stop-collection flag (停催) on a case: while active, no contact of any kind."""
+
+    class Reason(models.TextChoices):
+        COMPLAINT = "complaint", _("投诉")  # complaint under investigation
+        DISPUTE = "dispute", _("争议")  # the debt or amount is disputed
+        DECEASED = "deceased", _("身故")  # debtor reported deceased
+        LITIGATION = "litigation", _("诉讼")  # in court elsewhere
+        CLIENT = "client", _("委托方要求")  # the bank asked to stop
+        VULNERABLE = "vulnerable", _("特殊困难")  # illness, hardship: pause by supervisor
+        OTHER = "other", _("其他")
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="holds")
+    reason = models.CharField(_("原因"), max_length=12, choices=Reason.choices)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["case", "released_at"], name="hold_case_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.case_id})"

@@ -1,0 +1,66 @@
+"""Turn ``RECOUP_DATABASE_URL`` into a Django ``DATABASES`` entry.
+
+Two schemes: ``sqlite:///var/recoup.db`` (relative to the project) or ``sqlite:////srv/recoup.db``
+(absolute), and ``postgres://user:password@host:port/name``. SQLite is tuned for many readers
+and serialised writers: WAL journal, a busy timeout instead of instant "database is locked",
+and IMMEDIATE transactions so a transaction takes the write lock when it starts rather than
+failing half-way when it first writes (healthchecks does the same).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+SQLITE_INIT = (
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA busy_timeout=10000;"
+    "PRAGMA foreign_keys=ON;"
+)
+
+
+def sqlite_config(path: Path | str) -> dict[str, Any]:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {"init_command": SQLITE_INIT, "transaction_mode": "IMMEDIATE", "timeout": 10},
+        "TEST": {"NAME": None},
+    }
+
+
+def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        raw_path = unquote(parsed.path)
+        # sqlite:///var/recoup.db is relative to the project; sqlite:////srv/recoup.db absolute.
+        rel = raw_path[1:]
+        if not rel:
+            raise ImproperlyConfigured("RECOUP_DATABASE_URL: sqlite URL needs a file path")
+        path = Path(rel)
+        if not path.is_absolute():
+            path = base_dir / path
+        return sqlite_config(path)
+    if parsed.scheme in ("postgres", "postgresql", "pgsql"):
+        name = unquote(parsed.path.lstrip("/"))
+        if not name:
+            raise ImproperlyConfigured("RECOUP_DATABASE_URL: postgres URL needs a database name")
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    raise ImproperlyConfigured(
+        f"RECOUP_DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite:// or postgres://)"
+    )

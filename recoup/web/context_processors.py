@@ -1,0 +1,35 @@
+"""Navigation by role for the UI shell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from recoup.accounts.models import Role
+from recoup.accounts.roles import ROLE_NAV
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    codes = user.role_codes
+    entries: dict[str, tuple[str, str]] = {
+        "cases": (_("案件"), reverse("cases:case-list")),
+        "people": (_("人员"), reverse("web:people")),
+    }
+    wanted: list[str] = []
+    for code in sorted(codes):
+        for key in ROLE_NAV.get(code, ()):
+            if key in entries and key not in wanted:
+                wanted.append(key)
+    path = request.path
+    items = [
+        {"label": entries[k][0], "url": entries[k][1], "active": path.startswith(entries[k][1])}
+        for k in wanted
+    ]
+    labels = [str(label) for value, label in Role.Code.choices if value in codes]
+    return {"nav_items": items, "role_labels": labels}
