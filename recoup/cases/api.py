@@ -7,6 +7,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from recoup.accounts.models import User
@@ -136,13 +137,13 @@ def _hold(h: Hold) -> HoldOut:
     response={201: HoldOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     operation_id="api_case_hold",
 )
-def api_case_hold(request: HttpRequest, case_id: int, body: HoldIn) -> tuple[int, HoldOut]:
+def api_case_hold(request: HttpRequest, case_id: int, body: HoldIn) -> Status[HoldOut]:
     user = _user(request)
     case = selectors.case_get_for_user(user, case_id)
     hold = services.case_put_on_hold(
         case=case, reason=body.reason, note=body.note, expires_at=body.expires_at, actor=user
     )
-    return 201, _hold(hold)
+    return Status(201, _hold(hold))
 
 
 @router.post(

@@ -20,7 +20,6 @@ from recoup.core.models import TenantQuerySet, TimeStampedModel
 from recoup.core.money import money_field
 
 
-
 class Debtor(TimeStampedModel):
     """A person who owes (债务人), one row per person per agency across clients and batches.
 

@@ -95,7 +95,7 @@ def contact_unmask(request: HttpRequest, case_id: int, contact_id: int) -> HttpR
     except PermissionDenied as exc:
         return _forbidden(request, exc)
     return render(
-        request, "cases/case_detail.html#contact-value", {"value": value, "contact_id": contact.pk}
+        request, "cases/case_detail.html#contact-value", {"shown": value, "cid": contact.pk}
     )
 
 

@@ -1,0 +1,125 @@
+"""Login, lockout, single session, idle expiry, CSRF and CSP (SPEC §7)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client
+
+from recoup.audit.models import AuditEvent
+from recoup.core.clock import now
+from tests.fixtures import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client, username, password):
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+def test_it_logs_in_and_audits_the_login(world, client):
+    response = _post(client, "ada", PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert AuditEvent.objects.filter(action="accounts.login.succeeded", actor=world.ada).exists()
+
+
+def test_a_wrong_password_gets_a_generic_message_and_is_counted(world, client):
+    response = _post(client, "ada", "wrong")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "用户名或密码错误" in body
+    world.ada.refresh_from_db()
+    assert world.ada.failed_login_count == 1
+    assert AuditEvent.objects.filter(action="accounts.login.failed", actor=world.ada).exists()
+
+
+def test_an_unknown_user_gets_the_same_generic_message(world, client):
+    response = _post(client, "nobody", "wrong")
+    assert "用户名或密码错误" in response.content.decode()
+    assert AuditEvent.objects.filter(action="accounts.login.failed", actor=None).exists()
+
+
+def test_five_failures_lock_the_account_with_a_message_naming_the_wait(world, client):
+    for _ in range(settings.RECOUP_LOCKOUT_THRESHOLD - 1):
+        assert "用户名或密码错误" in _post(client, "ada", "wrong").content.decode()
+    body = _post(client, "ada", "wrong").content.decode()
+    assert "账户已锁定" in body
+    assert f"{settings.RECOUP_LOCKOUT_MINUTES} 分钟" in body
+    assert AuditEvent.objects.filter(action="accounts.user.locked_out", actor=world.ada).exists()
+    # Even the right password is refused while locked.
+    response = _post(client, "ada", PASSWORD)
+    assert response.status_code == 200
+    assert "账户已锁定" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_the_lock_expires(world, client):
+    for _ in range(settings.RECOUP_LOCKOUT_THRESHOLD):
+        _post(client, "ada", "wrong")
+    with time_machine.travel(now() + timedelta(minutes=settings.RECOUP_LOCKOUT_MINUTES + 1)):
+        assert _post(client, "ada", PASSWORD).status_code == 302
+
+
+def test_a_second_login_ends_the_first_session(world):
+    first, second = Client(), Client()
+    assert _post(first, "ada", PASSWORD).status_code == 302
+    assert first.get("/cases/").status_code == 200
+    assert _post(second, "ada", PASSWORD).status_code == 302
+    assert second.get("/cases/").status_code == 200
+    response = first.get("/cases/")
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+    assert AuditEvent.objects.filter(
+        action="accounts.login.succeeded", data__ended_other_session=True
+    ).exists()
+
+
+def test_sessions_expire_after_the_idle_timeout(world, client):
+    _post(client, "ada", PASSWORD)
+    assert settings.SESSION_COOKIE_AGE == settings.RECOUP_SESSION_IDLE_MINUTES * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+    with time_machine.travel(now() + timedelta(minutes=settings.RECOUP_SESSION_IDLE_MINUTES + 1)):
+        assert client.get("/cases/").status_code == 302
+
+
+def test_activity_keeps_the_session_alive(world, client):
+    _post(client, "ada", PASSWORD)
+    step = timedelta(minutes=settings.RECOUP_SESSION_IDLE_MINUTES - 5)
+    with time_machine.travel(now() + step):
+        assert client.get("/cases/").status_code == 200
+        with time_machine.travel(now() + step):
+            assert client.get("/cases/").status_code == 200
+
+
+def test_login_needs_a_csrf_token(world):
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/accounts/login/", {"username": "ada", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_pages_carry_a_content_security_policy(world, client):
+    response = client.get("/accounts/login/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+
+
+def test_a_departed_person_cannot_log_in(world, client):
+    world.ada.status = "departed"
+    world.ada.save(update_fields=["status"])
+    assert "用户名或密码错误" in _post(client, "ada", PASSWORD).content.decode()
+
+
+def test_passwords_are_hashed_with_argon2_in_production_settings():
+    from config import settings as prod
+
+    assert prod.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_logout_is_post_only(world, client):
+    _post(client, "ada", PASSWORD)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/cases/").status_code == 302
