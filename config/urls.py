@@ -8,6 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("recoup.accounts.urls")),
     path("cases/", include("recoup.cases.urls")),
+    path("people/", include("recoup.accounts.people_urls")),
+    path("clients/", include("recoup.clients.urls")),
     path("", include("recoup.web.urls")),
 ]
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 import pytest
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User
+from recoup.accounts.services import roles_ensure
 from recoup.cases.models import Case
 from recoup.cases.services import (
     CaseInput,
@@ -146,6 +147,7 @@ def _case(
 
 @pytest.fixture
 def world(db: None) -> World:
+    roles_ensure()
     org = Organisation.objects.create(name="Acme 催收", code="acme")
     rival = Organisation.objects.create(name="Rival 催收", code="rival")
     hq = OrgUnit.objects.create(organisation=org, kind="hq", name="总公司", code="hq")

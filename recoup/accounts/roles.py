@@ -54,14 +54,14 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
     C.COLLECTOR: ("cases",),
     C.FIELD_COLLECTOR: ("cases",),
     C.TEAM_LEADER: ("cases",),
-    C.SUPERVISOR: ("cases", "people"),
-    C.ADMIN_ASSISTANT: ("cases",),
+    C.SUPERVISOR: ("cases", "people", "clients"),
+    C.ADMIN_ASSISTANT: ("cases", "clients"),
     C.QUALITY_INSPECTOR: ("cases",),
-    C.RISK_OFFICER: ("cases",),
-    C.BRANCH_MANAGER: ("cases", "people"),
-    C.HQ: ("cases", "people"),
-    C.CLIENT_USER: ("cases",),
-    C.SYSTEM_ADMIN: ("people",),
+    C.RISK_OFFICER: ("cases", "clients"),
+    C.BRANCH_MANAGER: ("cases", "people", "clients"),
+    C.HQ: ("cases", "people", "clients"),
+    C.CLIENT_USER: ("cases", "clients"),
+    C.SYSTEM_ADMIN: ("people", "clients"),
 }
 
 
@@ -72,3 +72,18 @@ def scopes_for(role_codes: frozenset[str], action: str) -> set[str]:
         for code in role_codes
         if (cap := ROLE_CAPABILITIES.get(code)) is not None and action in cap.actions
     }
+
+
+ROLE_NAMES_EN: dict[str, str] = {
+    C.COLLECTOR: "Phone collector",
+    C.FIELD_COLLECTOR: "Field collector",
+    C.TEAM_LEADER: "Team leader",
+    C.SUPERVISOR: "Supervisor",
+    C.ADMIN_ASSISTANT: "Admin assistant (bank liaison)",
+    C.QUALITY_INSPECTOR: "Quality inspector",
+    C.RISK_OFFICER: "Risk officer",
+    C.BRANCH_MANAGER: "Branch manager",
+    C.HQ: "Headquarters",
+    C.CLIENT_USER: "Client (bank) user",
+    C.SYSTEM_ADMIN: "System administrator",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import login as django_login
@@ -14,14 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
-from recoup.accounts.models import ApiToken, Organisation, Role, User
+from recoup.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
 from recoup.audit.services import audit_record
 from recoup.core.clock import now
 from recoup.core.exceptions import PermissionDenied, RecoupError
 
-GENERIC_LOGIN_ERROR = "用户名或密码错误。"
+GENERIC_LOGIN_ERROR = gettext_noop("用户名或密码错误。")
 TOKEN_PREFIX = "rcp_"  # noqa: S105  (a public prefix that makes leaked tokens greppable)
 
 
@@ -119,8 +119,7 @@ def user_login(*, request: HttpRequest, user: User) -> None:
 
 @transaction.atomic
 def user_unlock(*, user: User, actor: User) -> None:
-    if not actor.has_role(Role.Code.SYSTEM_ADMIN) or actor.organisation_id != user.organisation_id:
-        raise PermissionDenied(_("你没有权限执行此操作。"))
+    _require_people_admin(actor, user.organisation_id)
     User.objects.filter(pk=user.pk).update(locked_until=None, failed_login_count=0)
     audit_record(
         action="accounts.user.unlocked",
@@ -201,3 +200,205 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
         object_type="api_token",
         object_id=token.pk,
     )
+
+
+PEOPLE_ADMINS = (Role.Code.SYSTEM_ADMIN,)
+
+
+def _require_people_admin(actor: User, organisation_id: int | None) -> None:
+    if not actor.has_role(*PEOPLE_ADMINS) or actor.organisation_id != organisation_id:
+        raise PermissionDenied(_("只有系统管理员可以管理人员和角色。"))
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    username: str
+    display_name: str
+    unit_id: int | None
+    team_id: int | None
+    roles: tuple[str, ...]
+    training_valid_until: date | None = None
+    nda_valid_until: date | None = None
+
+
+def _check_person(organisation: Organisation, data: PersonInput) -> None:
+    from recoup.accounts.models import OrgUnit, Team
+
+    if not data.roles:
+        raise RecoupError(_("每个人至少要有一个角色。"))
+    unknown = set(data.roles) - set(Role.Code.values)
+    if unknown:
+        raise RecoupError(_("未知角色：%(roles)s") % {"roles": ", ".join(sorted(unknown))})
+    if (
+        data.unit_id
+        and not OrgUnit.objects.filter(pk=data.unit_id, organisation=organisation).exists()
+    ):
+        raise RecoupError(_("机构不存在。"))
+    if data.team_id:
+        team = Team.objects.filter(pk=data.team_id, organisation=organisation).first()
+        if team is None:
+            raise RecoupError(_("小组不存在。"))
+        if data.unit_id and team.branch_id != data.unit_id:
+            raise RecoupError(_("小组不属于所选分公司。"))
+    if Role.Code.CLIENT_USER in data.roles and len(data.roles) > 1:
+        raise RecoupError(_("委托方账号不能兼任机构内部角色。"))
+
+
+def _set_roles(user: User, roles: tuple[str, ...], actor: User) -> tuple[list[str], list[str]]:
+    current = set(RoleAssignment.objects.filter(user=user).values_list("role__code", flat=True))
+    wanted = set(roles)
+    RoleAssignment.objects.filter(user=user, role__code__in=current - wanted).delete()
+    by_code = {r.code: r for r in Role.objects.filter(code__in=wanted - current)}
+    RoleAssignment.objects.bulk_create(
+        [
+            RoleAssignment(user=user, role=by_code[c], granted_by=actor)
+            for c in sorted(wanted - current)
+        ]
+    )
+    return sorted(wanted - current), sorted(current - wanted)
+
+
+@transaction.atomic
+def person_create(
+    *, organisation: Organisation, data: PersonInput, password: str, actor: User
+) -> User:
+    """Create a person with their own login (never shared, SPEC §7) and their roles."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    _require_people_admin(actor, organisation.pk)
+    _check_person(organisation, data)
+    username = data.username.strip()
+    if not username:
+        raise RecoupError(_("用户名不能为空。"))
+    if User.objects.filter(username=username).exists():
+        raise RecoupError(_("用户名 %(username)s 已存在。") % {"username": username})
+    user = User(
+        username=username,
+        display_name=data.display_name.strip(),
+        organisation=organisation,
+        unit_id=data.unit_id,
+        team_id=data.team_id,
+        training_valid_until=data.training_valid_until,
+        nda_valid_until=data.nda_valid_until,
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise RecoupError(" ".join(exc.messages)) from exc
+    user.set_password(password)
+    user.save()
+    _set_roles(user, data.roles, actor)
+    audit_record(
+        action="accounts.user.created",
+        actor=actor,
+        organisation=organisation,
+        object_type="user",
+        object_id=user.pk,
+        data={
+            "username": username,
+            "roles": sorted(data.roles),
+            "unit": data.unit_id,
+            "team": data.team_id,
+        },
+    )
+    return user
+
+
+@transaction.atomic
+def person_update(*, person: User, data: PersonInput, actor: User) -> User:
+    """Change a person's unit, team, roles and training/NDA dates; audited with before/after."""
+    _require_people_admin(actor, person.organisation_id)
+    assert person.organisation is not None
+    _check_person(person.organisation, data)
+    before = {
+        "display_name": person.display_name,
+        "unit": person.unit_id,
+        "team": person.team_id,
+        "training_valid_until": person.training_valid_until,
+        "nda_valid_until": person.nda_valid_until,
+    }
+    person.display_name = data.display_name.strip()
+    person.unit_id = data.unit_id
+    person.team_id = data.team_id
+    person.training_valid_until = data.training_valid_until
+    person.nda_valid_until = data.nda_valid_until
+    person.save(
+        update_fields=["display_name", "unit", "team", "training_valid_until", "nda_valid_until"]
+    )
+    added, removed = _set_roles(person, data.roles, actor)
+    after = {
+        **before,
+        "display_name": person.display_name,
+        "unit": person.unit_id,
+        "team": person.team_id,
+        "training_valid_until": person.training_valid_until,
+        "nda_valid_until": person.nda_valid_until,
+    }
+    audit_record(
+        action="accounts.user.updated",
+        actor=actor,
+        organisation=person.organisation_id,
+        object_type="user",
+        object_id=person.pk,
+        data={
+            "changed": {k: [before[k], after[k]] for k in before if before[k] != after[k]},
+            "roles_added": added,
+            "roles_removed": removed,
+        },
+    )
+    return person
+
+
+@transaction.atomic
+def person_depart(*, person: User, actor: User) -> User:
+    """A person leaves: login ends at once, sessions and API tokens die, history stays.
+
+    Their cases are handed over by the allocation issue's hand-over (交接) flow.
+    """
+    _require_people_admin(actor, person.organisation_id)
+    if person.pk == actor.pk:
+        raise RecoupError(_("不能将自己设为离职。"))
+    person.status = User.Status.DEPARTED
+    person.is_active = False
+    person.current_session_key = ""
+    person.save(update_fields=["status", "is_active", "current_session_key"])
+    revoked = ApiToken.objects.filter(user=person, revoked_at__isnull=True).update(revoked_at=now())
+    _end_sessions_of(person)
+    audit_record(
+        action="accounts.user.departed",
+        actor=actor,
+        organisation=person.organisation_id,
+        object_type="user",
+        object_id=person.pk,
+        data={"tokens_revoked": revoked},
+    )
+    return person
+
+
+def _end_sessions_of(person: User) -> None:
+    """Delete every stored session of this person (sessions store the user id as a string)."""
+    doomed = [
+        s.session_key
+        for s in Session.objects.filter(expire_date__gt=now()).iterator(chunk_size=500)
+        if s.get_decoded().get("_auth_user_id") == str(person.pk)
+    ]
+    Session.objects.filter(session_key__in=doomed).delete()
+
+
+def roles_ensure() -> None:
+    """Make sure every role of SPEC §1 exists as a row (idempotent).
+
+    The data migration 0002_seed_roles does this on migrate; this covers databases that were
+    flushed since (transactional tests) and is safe to call at any time.
+    """
+    from recoup.accounts.roles import ROLE_NAMES_EN
+
+    existing = set(Role.objects.values_list("code", flat=True))
+    missing = [
+        Role(code=code, name=str(label), name_en=ROLE_NAMES_EN[code])
+        for code, label in Role.Code.choices
+        if code not in existing
+    ]
+    if missing:
+        Role.objects.bulk_create(missing, ignore_conflicts=True)

@@ -105,6 +105,7 @@ class Case(TimeStampedModel):
     product = models.CharField(_("产品"), max_length=10, choices=Product.choices)
     # Card or loan number, sealed; bidx for exact lookup from repayment files.
     account_sealed = models.BinaryField()
+    account_key_id = models.CharField(max_length=32)
     account_bidx = models.CharField(max_length=32, db_index=True)
     currency = models.CharField(max_length=3, default="CNY")
     principal = money_field(_("本金"))
@@ -240,6 +241,7 @@ class ContactPoint(TimeStampedModel):
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.DEBTOR)
     label = models.CharField(_("类型"), max_length=40, blank=True)  # 手机, 家庭地址, 单位地址…
     sealed = models.BinaryField()
+    pii_key_id = models.CharField(max_length=32)
     value_bidx = models.CharField(max_length=32, blank=True, db_index=True)
     validity = models.CharField(max_length=10, choices=Validity.choices, default=Validity.UNKNOWN)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLIENT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -98,6 +98,7 @@ def contact_point_build(
         source=source,
     )
     cp.sealed = crypto.seal_json({"value": value, "name": name}, aad=cp.aad())
+    cp.pii_key_id = crypto.keyring().active_id
     cp.value_bidx = pii.contact_bidx(kind, value)
     return cp
 
@@ -171,9 +172,9 @@ def case_build(
 ) -> Case:
     """An unsaved Case: amounts checked, total derived, account number sealed."""
     for label, amount in (
-        ("principal", data.principal),
-        ("interest", data.interest),
-        ("fees", data.fees),
+        (_("本金"), data.principal),
+        (_("利息"), data.interest),
+        (_("费用"), data.fees),
     ):
         if amount < 0:
             raise RecoupError(_("金额不能为负数：%(field)s") % {"field": label})
@@ -202,6 +203,7 @@ def case_build(
     )
     case.account_bidx = pii.account_bidx(data.account_number)
     case.account_sealed = crypto.seal(data.account_number.strip().encode(), aad=case.account_aad())
+    case.account_key_id = crypto.keyring().active_id
     return case
 
 
@@ -389,3 +391,52 @@ def case_list_record_view(*, actor: User, case_ids: list[int], filters: object) 
             "searched": bool(getattr(filters, "q", "")),
         },
     )
+
+
+@dataclass(frozen=True)
+class ResealReport:
+    debtors: int
+    contacts: int
+    cases: int
+
+
+def personal_data_reseal(*, batch_size: int = 1000) -> ResealReport:
+    """Re-encrypt every sealed value not yet under the active key (key rotation, ADR 0005).
+
+    Runs in batches, each its own transaction, so it can be interrupted and resumed: rows
+    already re-sealed carry the active key id and are skipped next time. Old keys must stay
+    in RECOUP_DATA_KEYS until this reports nothing left.
+    """
+    active = crypto.keyring().active_id
+    counts = {"debtors": 0, "contacts": 0, "cases": 0}
+    # Any: the three models share the shape (blob, key id, organisation) but no base class.
+    jobs: list[tuple[str, Any, str, str]] = [
+        ("debtors", Debtor, "pii", "pii_key_id"),
+        ("contacts", ContactPoint, "sealed", "pii_key_id"),
+        ("cases", Case, "account_sealed", "account_key_id"),
+    ]
+    for label, model, blob_field, key_field in jobs:
+        while True:
+            with transaction.atomic():
+                rows = list(
+                    model.objects.exclude(**{key_field: active}).order_by("pk")[:batch_size]
+                )
+                if not rows:
+                    break
+                per_org: dict[int, int] = {}
+                for row in rows:
+                    aad = row.account_aad() if isinstance(row, Case) else row.aad()
+                    plain = crypto.unseal(bytes(getattr(row, blob_field)), aad=aad)
+                    setattr(row, blob_field, crypto.seal(plain, aad=aad))
+                    setattr(row, key_field, active)
+                    per_org[row.organisation_id] = per_org.get(row.organisation_id, 0) + 1
+                model.objects.bulk_update(rows, [blob_field, key_field])
+                for org_id, n in per_org.items():
+                    audit_record(
+                        action="cases.personal_data.resealed",
+                        actor=None,
+                        organisation=org_id,
+                        data={"table": label, "rows": n, "key_id": active},
+                    )
+                counts[label] += len(rows)
+    return ResealReport(**counts)

@@ -86,11 +86,17 @@ class Contract(TimeStampedModel):
     # Commission rates by overdue stage / tier; shape settled by the money issue. Example:
     # {"by_stage": {"M1": "0.08", "M2": "0.12"}, "fixed_per_case": "0"}
     commission_table = models.JSONField(_("佣金表"), default=dict, blank=True)
-    # What to do with bad rows on import (issue 3): reject the batch or quarantine rows.
+
+    class ImportErrorPolicy(models.TextChoices):
+        REJECT = "reject", _("有错误即拒绝整批")  # one bad row rejects the whole batch
+        QUARANTINE = "quarantine", _("隔离错误行")  # load valid rows, hold bad ones for correction
+
+    # What to do with bad rows on import (the intake issue reads it).
     import_error_policy = models.CharField(
+        _("导入错误处理"),
         max_length=20,
-        choices=[("reject", _("有错误即拒绝整批")), ("quarantine", _("隔离错误行"))],
-        default="quarantine",
+        choices=ImportErrorPolicy.choices,
+        default=ImportErrorPolicy.QUARANTINE,
     )
 
     objects = TenantQuerySet.as_manager()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role
-from recoup.clients.models import Batch, Client, ClientUser
+from recoup.clients.models import Batch, Client, ClientUser, Contract
+from recoup.core.exceptions import NotFound
 
 if TYPE_CHECKING:
     from recoup.accounts.models import User
@@ -35,3 +37,40 @@ def batches_for_user(user: User) -> QuerySet[Batch]:
         .select_related("contract")
         .order_by("-received_at")
     )
+
+
+CONTRACT_READERS = (
+    Role.Code.SYSTEM_ADMIN,
+    Role.Code.HQ,
+    Role.Code.BRANCH_MANAGER,
+    Role.Code.SUPERVISOR,
+    Role.Code.ADMIN_ASSISTANT,
+    Role.Code.RISK_OFFICER,
+    Role.Code.CLIENT_USER,
+)
+
+
+def contracts_for_user(user: User) -> QuerySet[Contract]:
+    """Contracts a person may read: staff of the agency all, a client user their own."""
+    if not user.has_role(*CONTRACT_READERS) or user.organisation_id is None:
+        return Contract.objects.none()
+    return (
+        Contract.objects.for_org(user.organisation_id)
+        .filter(client__in=clients_for_user(user))
+        .select_related("client")
+        .order_by("client__name", "number")
+    )
+
+
+def contract_get_for_user(user: User, contract_id: int) -> Contract:
+    contract = contracts_for_user(user).filter(pk=contract_id).first()
+    if contract is None:
+        raise NotFound(_("合作协议不存在。"))
+    return contract
+
+
+def client_get_for_user(user: User, client_id: int) -> Client:
+    client = clients_for_user(user).filter(pk=client_id).first()
+    if client is None:
+        raise NotFound(_("委托方不存在。"))
+    return client

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 _NON_DIGITS = re.compile(r"[^0-9]")
@@ -31,9 +33,9 @@ def normalise_id_number(raw: str) -> str:
         value = value[:6] + "19" + value[6:]
         return value + id_check_char(value)
     if not re.fullmatch(r"\d{17}[\dX]", value):
-        raise IdentifierError("ID number must be 18 characters (17 digits and a check digit)")
+        raise IdentifierError(_("证件号码应为 18 位（17 位数字加 1 位校验码）"))
     if id_check_char(value[:17]) != value[17]:
-        raise IdentifierError("ID number check digit does not match (GB 11643)")
+        raise IdentifierError(_("证件号码校验位不符（GB 11643）"))
     return value
 
 
@@ -45,7 +47,7 @@ def normalise_phone(raw: str) -> str:
     elif value.startswith("86") and len(value) == 13:
         value = value[2:]
     if len(value) < 7 or len(value) > 15:
-        raise IdentifierError("phone number must have 7 to 15 digits")
+        raise IdentifierError(_("电话号码应为 7 到 15 位数字"))
     return value
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User
+from recoup.accounts.services import roles_ensure
 from recoup.audit.services import audit_record
 from recoup.cases.models import Case, ContactPoint, Debtor, Hold
 from recoup.cases.services import (
@@ -113,6 +114,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
     if existing is not None:
         return DemoResult(False, demo_logins(existing), Case.objects.for_org(existing).count())
     rng = random.Random(seed)
+    roles_ensure()
     org = Organisation.objects.create(name="示例催收服务有限公司", code=DEMO_ORG_CODE)
     hq = OrgUnit.objects.create(organisation=org, kind=OrgUnit.Kind.HQ, name="总公司", code="hq")
     units = {

@@ -19,7 +19,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     codes = user.role_codes
     entries: dict[str, tuple[str, str]] = {
         "cases": (_("案件"), reverse("cases:case-list")),
-        "people": (_("人员"), reverse("web:people")),
+        "people": (_("人员"), reverse("people:people-list")),
+        "clients": (_("委托方"), reverse("clients:contract-list")),
     }
     wanted: list[str] = []
     for code in sorted(codes):
@@ -32,4 +33,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for k in wanted
     ]
     labels = [str(label) for value, label in Role.Code.choices if value in codes]
-    return {"nav_items": items, "role_labels": labels}
+    # The list separator is language-specific ("、" in Chinese, ", " in English).
+    return {"nav_items": items, "role_labels": labels, "role_labels_text": _("、").join(labels)}

@@ -5,5 +5,4 @@ from recoup.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("people/", views.people, name="people"),
 ]

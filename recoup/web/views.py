@@ -10,9 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from recoup.accounts.selectors import people_list_for_user
 from recoup.cases.selectors import case_status_counts_for_user
-from recoup.core.exceptions import PermissionDenied
 
 
 @require_GET
@@ -22,16 +20,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "web/home.html", {"counts": counts, "total": sum(c["n"] for c in counts)}
     )
-
-
-@require_GET
-@login_required
-def people(request: HttpRequest) -> HttpResponse:
-    try:
-        rows = people_list_for_user(request.user)  # type: ignore[arg-type]
-    except PermissionDenied as exc:
-        return render(request, "403.html", {"message": exc.message}, status=403)
-    return render(request, "web/people.html", {"people": rows})
 
 
 @require_GET

@@ -208,3 +208,30 @@ def test_unmasking_is_audited_and_needs_permission(world):
     other_phone = world.cases["ben_case"].debtor.contact_points.get(kind="phone")
     with pytest.raises(PermissionDenied):
         contact_unmask(case=case, contact=other_phone, actor=world.ada)
+
+
+def test_rotating_the_data_key_reseals_everything_and_keeps_it_readable(world):
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from recoup.core import crypto
+    from recoup.core.crypto import generate_key
+
+    old = {**crypto.keyring().keys}
+    old_id = crypto.keyring().active_id
+    new_keys = {**old, "k2027": crypto.parse_data_keys(f"k2027:{generate_key()}")["k2027"]}
+    with override_settings(RECOUP_DATA_KEYS=new_keys, RECOUP_DATA_KEY_ID="k2027"):
+        call_command("reseal_personal_data", batch_size=2)
+        assert not Debtor.objects.exclude(pii_key_id="k2027").exists()
+        assert not Case.objects.exclude(account_key_id="k2027").exists()
+        case = Case.objects.get(pk=world.cases["ada_case"].pk)
+        assert case.account_number().startswith("622588")
+        assert case.debtor.personal_data()["name"] == "张三丰"
+        assert crypto.key_id_of(bytes(case.debtor.pii)) == "k2027"
+        # The old key can now be retired.
+        only_new = {"k2027": new_keys["k2027"]}
+        with override_settings(RECOUP_DATA_KEYS=only_new):
+            fresh = Debtor.objects.get(pk=case.debtor_id)
+            assert fresh.personal_data()["id_number"] == make_id_number(1)
+    assert AuditEvent.objects.filter(action="cases.personal_data.resealed").exists()
+    assert old_id in old

@@ -20,7 +20,7 @@ def test_it_accepts_a_valid_18_digit_number():
 
 
 def test_it_rejects_a_wrong_check_digit():
-    with pytest.raises(IdentifierError, match="check digit"):
+    with pytest.raises(IdentifierError, match="校验位"):
         normalise_id_number("110105194912310021")
 
 
