@@ -36,9 +36,10 @@ if not DEBUG:
             "RECOUP_SECRET_KEY is missing, too short (< 32 characters) or the development "
             "placeholder; set it (or RECOUP_SECRET_KEY_FILE) for production"
         )
-    if not _raw_data_keys or _raw_data_keys == DEV_PLACEHOLDER_DATA_KEYS:
+    _dev_key = DEV_PLACEHOLDER_DATA_KEYS.split(":", 1)[1]
+    if not _raw_data_keys or _dev_key in _raw_data_keys:
         raise ImproperlyConfigured(
-            "RECOUP_DATA_KEYS is missing or the development placeholder; set it (or "
+            "RECOUP_DATA_KEYS is missing or contains the development placeholder key; set it (or "
             "RECOUP_DATA_KEYS_FILE) to <key id>:<base64 32-byte key>[,...] for production"
         )
     if not _raw_blind_key or _raw_blind_key == DEV_PLACEHOLDER_BLIND_KEY:
@@ -85,8 +86,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "recoup.accounts.middleware.SingleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "recoup.accounts.middleware.SingleSessionMiddleware",  # after messages: it posts one
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -155,6 +156,9 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Trusted reverse proxies in front of Recoup: the audit log takes the client address from
+# X-Forwarded-For only as far back as these proxies appended it.
+RECOUP_NUM_PROXIES = env_int("RECOUP_NUM_PROXIES", 0)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("RECOUP_BEHIND_TLS_PROXY", False) else None
 )

@@ -26,7 +26,7 @@ def test_parallel_transactions_keep_one_unbroken_chain():
             for i in range(15):
                 with transaction.atomic():
                     audit_record(
-                        action="tests.thing.happened",
+                        action="audit.test.happened",
                         actor=None,
                         organisation=org.pk,
                         data={"writer": n, "i": i},

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from recoup.accounts.models import OrgUnit, Role, Team
+from recoup.core.forms import BootstrapFormMixin
 
 
 class LoginForm(forms.Form):
@@ -49,3 +50,21 @@ class PersonForm(forms.Form):
         else:
             self.fields["username"].disabled = True
             del self.fields["password"]
+
+
+class BranchForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("分公司名称"), max_length=200)
+    code = forms.SlugField(label=_("代码"), max_length=50)
+    region = forms.CharField(label=_("地区"), max_length=100, required=False)
+
+
+class TeamForm(BootstrapFormMixin, forms.Form):
+    branch = forms.TypedChoiceField(label=_("分公司"), coerce=int)
+    name = forms.CharField(label=_("小组名称"), max_length=200)
+    code = forms.SlugField(label=_("代码"), max_length=50)
+
+    def __init__(self, *args: Any, branches: Iterable[OrgUnit] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["branch"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(b.pk, b.name) for b in branches]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+
+from recoup.accounts.services import user_logout
 
 
 class SingleSessionMiddleware:
@@ -19,6 +20,6 @@ class SingleSessionMiddleware:
         if user is not None and user.is_authenticated:
             current = getattr(user, "current_session_key", "")
             if current and request.session.session_key != current:
-                logout(request)
+                user_logout(request=request, reason="superseded_by_newer_login")
                 messages.warning(request, _("你的账号已在其他地方登录，本会话已结束。"))
         return self.get_response(request)

@@ -20,9 +20,13 @@ def people_list_for_user(user: User) -> QuerySet[User]:
     """People of the user's organisation (administrators and managers only; no case content)."""
     if not user.has_role(*PEOPLE_VIEWERS) or user.organisation_id is None:
         raise PermissionDenied(_("你没有权限查看人员列表。"))
+    people = User.objects.filter(organisation_id=user.organisation_id)
+    at_hq = user.unit is not None and user.unit.kind == OrgUnit.Kind.HQ
+    if not (user.has_role(Role.Code.SYSTEM_ADMIN, Role.Code.HQ) or at_hq):
+        # Branch managers and supervisors see their own branch's people only.
+        people = people.filter(unit_id=user.unit_id) if user.unit_id else people.none()
     return (
-        User.objects.filter(organisation_id=user.organisation_id)
-        .select_related("unit", "team")
+        people.select_related("unit", "team")
         .prefetch_related("roles")
         .order_by("unit__name", "team__name", "username")
     )

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
@@ -16,7 +17,15 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from recoup.accounts.models import ApiToken, Organisation, Role, RoleAssignment, User
+from recoup.accounts.models import (
+    ApiToken,
+    Organisation,
+    OrgUnit,
+    Role,
+    RoleAssignment,
+    Team,
+    User,
+)
 from recoup.audit.services import audit_record
 from recoup.core.clock import now
 from recoup.core.exceptions import PermissionDenied, RecoupError
@@ -61,7 +70,12 @@ def user_authenticate(*, username: str, password: str) -> LoginResult:
                 action="accounts.login.failed",
                 actor=None,
                 organisation=None,
-                data={"username": username[:150], "reason": "unknown_user"},
+                # Not the typed name itself: people type passwords into the user-name field.
+                data={
+                    "username_hint": username[:2] + "***",
+                    "length": len(username),
+                    "reason": "unknown_user",
+                },
             )
         return LoginResult(None, _(GENERIC_LOGIN_ERROR))
     if user.is_locked():
@@ -115,6 +129,20 @@ def user_login(*, request: HttpRequest, user: User) -> None:
         organisation=user.organisation_id,
         data={"ended_other_session": bool(old_key and old_key != new_key)},
     )
+
+
+@transaction.atomic
+def user_logout(*, request: HttpRequest, reason: str = "logout") -> None:
+    """End the request's session and record why (a person's own logout, or a newer login)."""
+    user = request.user
+    if isinstance(user, User) and user.is_authenticated:
+        audit_record(
+            action="accounts.session.ended",
+            actor=user,
+            organisation=user.organisation_id,
+            data={"reason": reason},
+        )
+    django_logout(request)
 
 
 @transaction.atomic
@@ -205,9 +233,14 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
 PEOPLE_ADMINS = (Role.Code.SYSTEM_ADMIN,)
 
 
-def _require_people_admin(actor: User, organisation_id: int | None) -> None:
-    if not actor.has_role(*PEOPLE_ADMINS) or actor.organisation_id != organisation_id:
+def _require_people_admin(actor: User, organisation_id: int | None) -> int:
+    if (
+        not actor.has_role(*PEOPLE_ADMINS)
+        or actor.organisation_id is None
+        or actor.organisation_id != organisation_id
+    ):
         raise PermissionDenied(_("只有系统管理员可以管理人员和角色。"))
+    return actor.organisation_id
 
 
 @dataclass(frozen=True)
@@ -222,8 +255,6 @@ class PersonInput:
 
 
 def _check_person(organisation: Organisation, data: PersonInput) -> None:
-    from recoup.accounts.models import OrgUnit, Team
-
     if not data.roles:
         raise RecoupError(_("每个人至少要有一个角色。"))
     unknown = set(data.roles) - set(Role.Code.values)
@@ -359,12 +390,14 @@ def person_depart(*, person: User, actor: User) -> User:
     _require_people_admin(actor, person.organisation_id)
     if person.pk == actor.pk:
         raise RecoupError(_("不能将自己设为离职。"))
+    # One live session per person (user_login), so ending it ends their access at once.
+    if person.current_session_key:
+        Session.objects.filter(session_key=person.current_session_key).delete()
     person.status = User.Status.DEPARTED
     person.is_active = False
     person.current_session_key = ""
     person.save(update_fields=["status", "is_active", "current_session_key"])
     revoked = ApiToken.objects.filter(user=person, revoked_at__isnull=True).update(revoked_at=now())
-    _end_sessions_of(person)
     audit_record(
         action="accounts.user.departed",
         actor=actor,
@@ -374,16 +407,6 @@ def person_depart(*, person: User, actor: User) -> User:
         data={"tokens_revoked": revoked},
     )
     return person
-
-
-def _end_sessions_of(person: User) -> None:
-    """Delete every stored session of this person (sessions store the user id as a string)."""
-    doomed = [
-        s.session_key
-        for s in Session.objects.filter(expire_date__gt=now()).iterator(chunk_size=500)
-        if s.get_decoded().get("_auth_user_id") == str(person.pk)
-    ]
-    Session.objects.filter(session_key__in=doomed).delete()
 
 
 def roles_ensure() -> None:
@@ -402,3 +425,90 @@ def roles_ensure() -> None:
     ]
     if missing:
         Role.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+@transaction.atomic
+def organisation_create(
+    *, name: str, code: str, hq_name: str, admin_username: str, admin_password: str
+) -> tuple[Organisation, User]:
+    """Set up a new agency: the organisation, its headquarters and its first system admin.
+
+    Run once per agency from the command line (``manage.py create_agency``); everything
+    after that is done by the admin in the UI, audited.
+    """
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    roles_ensure()
+    if Organisation.objects.filter(code=code).exists():
+        raise RecoupError(_("机构代码 %(code)s 已存在。") % {"code": code})
+    if User.objects.filter(username=admin_username).exists():
+        raise RecoupError(_("用户名 %(username)s 已存在。") % {"username": admin_username})
+    org = Organisation.objects.create(name=name, code=code)
+    hq = OrgUnit.objects.create(organisation=org, kind=OrgUnit.Kind.HQ, name=hq_name, code="hq")
+    admin = User(username=admin_username, organisation=org, unit=hq, display_name=admin_username)
+    try:
+        validate_password(admin_password, admin)
+    except ValidationError as exc:
+        raise RecoupError(" ".join(exc.messages)) from exc
+    admin.set_password(admin_password)
+    admin.save()
+    RoleAssignment.objects.create(user=admin, role=Role.objects.get(code=Role.Code.SYSTEM_ADMIN))
+    audit_record(
+        action="accounts.organisation.created",
+        actor=None,
+        organisation=org,
+        data={"name": name, "code": code, "admin": admin_username},
+    )
+    return org, admin
+
+
+@transaction.atomic
+def branch_create(*, name: str, code: str, region: str = "", actor: User) -> OrgUnit:
+    """Open a branch (分公司) under the agency's headquarters."""
+    org_id = _require_people_admin(actor, actor.organisation_id)
+    hq = OrgUnit.objects.filter(organisation_id=org_id, kind=OrgUnit.Kind.HQ).first()
+    if OrgUnit.objects.filter(organisation_id=org_id, code=code).exists():
+        raise RecoupError(_("机构代码 %(code)s 已存在。") % {"code": code})
+    unit = OrgUnit.objects.create(
+        organisation_id=org_id,
+        kind=OrgUnit.Kind.BRANCH,
+        name=name.strip(),
+        code=code.strip(),
+        parent=hq,
+        region=region,
+    )
+    audit_record(
+        action="accounts.branch.created",
+        actor=actor,
+        organisation=org_id,
+        object_type="org_unit",
+        object_id=unit.pk,
+        data={"name": unit.name, "code": unit.code},
+    )
+    return unit
+
+
+@transaction.atomic
+def team_create(*, branch_id: int, name: str, code: str, actor: User) -> Team:
+    """Form a team (小组) inside a branch."""
+    org_id = _require_people_admin(actor, actor.organisation_id)
+    branch = OrgUnit.objects.filter(
+        organisation_id=org_id, pk=branch_id, kind=OrgUnit.Kind.BRANCH
+    ).first()
+    if branch is None:
+        raise RecoupError(_("分公司不存在。"))
+    if Team.objects.filter(organisation_id=org_id, code=code).exists():
+        raise RecoupError(_("小组代码 %(code)s 已存在。") % {"code": code})
+    team = Team.objects.create(
+        organisation_id=org_id, branch=branch, name=name.strip(), code=code.strip()
+    )
+    audit_record(
+        action="accounts.team.created",
+        actor=actor,
+        organisation=org_id,
+        object_type="team",
+        object_id=team.pk,
+        data={"name": team.name, "code": team.code, "branch": branch.code},
+    )
+    return team

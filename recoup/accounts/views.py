@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -11,16 +10,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recoup.accounts.forms import LoginForm, PersonForm
+from recoup.accounts.forms import BranchForm, LoginForm, PersonForm, TeamForm
 from recoup.accounts.models import Role, User
 from recoup.accounts.selectors import org_structure, people_list_for_user, person_get_for_admin
 from recoup.accounts.services import (
     PersonInput,
+    branch_create,
     person_create,
     person_depart,
     person_update,
+    team_create,
     user_authenticate,
     user_login,
+    user_logout,
     user_unlock,
 )
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
@@ -46,7 +48,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    user_logout(request=request)
     return redirect("accounts:login")
 
 
@@ -172,3 +174,45 @@ def person_action_view(request: HttpRequest, person_id: int, action: str) -> Htt
     except RecoupError as exc:
         messages.error(request, exc.message)
     return redirect("people:person-edit", person_id=person_id)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def structure_view(request: HttpRequest) -> HttpResponse:
+    """The agency's branches and teams; the system admin adds new ones here."""
+    user = _actor(request)
+    if not user.has_role(Role.Code.SYSTEM_ADMIN):
+        return render(request, "403.html", status=403)
+    units, teams = org_structure(user)
+    branches = [u for u in units if u.kind == "branch"]
+    branch_form = BranchForm(request.POST if request.POST.get("kind") == "branch" else None)
+    team_form = TeamForm(
+        request.POST if request.POST.get("kind") == "team" else None, branches=branches
+    )
+    if request.method == "POST":
+        form: BranchForm | TeamForm = (
+            branch_form if request.POST.get("kind") == "branch" else team_form
+        )
+        if form.is_valid():
+            try:
+                if isinstance(form, BranchForm):
+                    branch_create(actor=user, **form.cleaned_data)
+                else:
+                    team_create(
+                        actor=user,
+                        branch_id=form.cleaned_data["branch"],
+                        name=form.cleaned_data["name"],
+                        code=form.cleaned_data["code"],
+                    )
+            except RecoupError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("已保存。"))
+                return redirect("people:structure")
+    status = 400 if branch_form.errors or team_form.errors else 200
+    return render(
+        request,
+        "accounts/structure.html",
+        {"units": units, "teams": teams, "branch_form": branch_form, "team_form": team_form},
+        status=status,
+    )

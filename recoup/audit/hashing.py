@@ -1,8 +1,14 @@
-"""Canonical form and hash of an audit event (shared by writing and verifying)."""
+"""Canonical form and keyed hash of an audit event (shared by writing and verifying).
+
+The hash is an HMAC-SHA256 under a key derived from RECOUP_BLIND_INDEX_KEY (a permanent
+key, kept outside the database): someone who can write the audit tables but does not hold
+the key cannot recompute a consistent chain after editing it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -56,4 +62,11 @@ def event_hash(
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    return hmac.new(_chain_key(), (prev_hash + canonical).encode(), hashlib.sha256).hexdigest()
+
+
+def _chain_key() -> bytes:
+    from django.conf import settings
+
+    base: bytes = settings.RECOUP_BLIND_INDEX_KEY
+    return hashlib.blake2b(b"recoup-audit-chain-v1", key=base, digest_size=32).digest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import transaction
 
 from recoup.audit import context
@@ -34,8 +35,11 @@ def audit_record(
     (``select_for_update``; on SQLite the IMMEDIATE transaction already serialises writers),
     so concurrent writers queue rather than fork the chain.
     """
-    if action.count(".") < 2:
-        raise ValueError(f"audit action must be '<app>.<entity>.<past tense>', got {action!r}")
+    namespace = action.split(".", 1)[0]
+    if action.count(".") < 2 or namespace not in apps.app_configs:
+        raise ValueError(
+            f"audit action must be '<app label>.<entity>.<past tense>', got {action!r}"
+        )
     org_id = (
         organisation if isinstance(organisation, int) or organisation is None else organisation.pk
     )

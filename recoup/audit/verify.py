@@ -25,6 +25,17 @@ def audit_verify(*, chain_key: int | None = None) -> list[ChainReport]:
     if chain_key is not None:
         heads = heads.filter(chain_key=chain_key)
     reports: list[ChainReport] = []
+    # Events whose chain head row is gone: deleting a head must not hide its chain.
+    events = (
+        AuditEvent.objects.all()
+        if chain_key is None
+        else AuditEvent.objects.filter(chain_key=chain_key)
+    )
+    headless = set(events.order_by().values_list("chain_key", flat=True).distinct()) - set(
+        heads.values_list("chain_key", flat=True)
+    )
+    for key in sorted(headless):
+        reports.append(ChainReport(chain_key=key, problems=["chain head row is missing (deleted)"]))
     for head in heads:
         report = ChainReport(chain_key=head.chain_key)
         prev_hash, expected_seq = "0" * 64, 1

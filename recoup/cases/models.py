@@ -186,7 +186,7 @@ class Case(TimeStampedModel):
         return self.status in self.TERMINAL
 
 
-# Allowed status transitions (docs/adr/0004): anything else is refused by case_transition.
+# Allowed status transitions (docs/adr/0006): anything else is refused by case_transition.
 CASE_TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"pending", "returned", "closed"}),
     "pending": frozenset({"assigned", "returned", "closed"}),
@@ -206,9 +206,10 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
 class ContactPoint(TimeStampedModel):
     """A phone, address or email of the debtor or of a third party linked to them.
 
-    ``sealed`` holds ``{"value", "name", "note"}``; ``value_bidx`` (phones and emails) lets
-    a search by phone find the debtor. ``refused_contact`` marks a third party who asked not
-    to be contacted again: the compliance gate never lets anyone reach them (COMPLIANCE CN).
+    ``sealed`` holds ``{"value", "name"}`` (the name of a third-party contact);
+    ``value_bidx`` (phones and emails) lets a search by phone find the debtor.
+    ``refused_contact`` marks a third party who asked not to be contacted again: the
+    compliance gate never lets anyone reach them (COMPLIANCE CN).
     """
 
     class Kind(models.TextChoices):

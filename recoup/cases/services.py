@@ -19,6 +19,7 @@ from recoup.core import crypto
 from recoup.core.clock import now
 from recoup.core.exceptions import InvalidTransition, PermissionDenied, RecoupError
 from recoup.core.identity import IdentifierError, normalise_id_number, normalise_name
+from recoup.core.money import to_money
 
 if TYPE_CHECKING:
     from recoup.accounts.models import Organisation, OrgUnit, User
@@ -180,7 +181,7 @@ def case_build(
             raise RecoupError(_("金额不能为负数：%(field)s") % {"field": label})
     if data.overdue_days < 0:
         raise RecoupError(_("逾期天数不能为负数。"))
-    total = (data.principal + data.interest + data.fees).quantize(Decimal("0.01"))
+    total = to_money(data.principal + data.interest + data.fees)
     case = Case(
         organisation_id=contract.organisation_id,
         client_id=contract.client_id,

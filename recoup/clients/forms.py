@@ -49,3 +49,18 @@ class ContractForm(BootstrapFormMixin, forms.Form):
         if editing:
             self.fields["client"].disabled = True
             self.fields["number"].disabled = True
+
+
+class PortalLinkForm(BootstrapFormMixin, forms.Form):
+    person = forms.TypedChoiceField(label=_("委托方账号"), coerce=int)
+    client = forms.TypedChoiceField(label=_("委托方"), coerce=int)
+
+    def __init__(
+        self, *args: Any, people: Iterable[Any] = (), clients: Iterable[Client] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        person_field, client_field = self.fields["person"], self.fields["client"]
+        assert isinstance(person_field, forms.ChoiceField)
+        assert isinstance(client_field, forms.ChoiceField)
+        person_field.choices = [(p.pk, f"{p.username} · {p.display_name}") for p in people]
+        client_field.choices = [(c.pk, c.name) for c in clients]

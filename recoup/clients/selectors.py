@@ -74,3 +74,28 @@ def client_get_for_user(user: User, client_id: int) -> Client:
     if client is None:
         raise NotFound(_("委托方不存在。"))
     return client
+
+
+def portal_users_for_admin(user: User) -> QuerySet[User]:
+    """Client-user logins of the agency with the client each may read (admin screen)."""
+    from recoup.accounts.models import User as UserModel
+
+    return (
+        UserModel.objects.filter(
+            organisation_id=user.organisation_id or 0, roles__code=Role.Code.CLIENT_USER
+        )
+        .select_related("client_link__client")
+        .order_by("username")
+        .distinct()
+    )
+
+
+def person_get_for_admin(user: User, person_id: int) -> User:
+    from recoup.accounts.models import User as UserModel
+
+    person = UserModel.objects.filter(
+        organisation_id=user.organisation_id or 0, pk=person_id
+    ).first()
+    if person is None:
+        raise NotFound(_("人员不存在。"))
+    return person

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role
 from recoup.audit.services import audit_record
-from recoup.clients.models import Client, Contract
+from recoup.clients.models import Client, ClientUser, Contract
 from recoup.core.exceptions import PermissionDenied, RecoupError
 
 if TYPE_CHECKING:
@@ -148,3 +148,29 @@ def contract_update(*, contract: Contract, data: ContractInput, actor: User) -> 
         data={"changed": changes},
     )
     return contract
+
+
+@transaction.atomic
+def client_user_link(*, person: User, client: Client, actor: User) -> ClientUser:
+    """Give a client-user login read access to one client's contracts (the bank portal)."""
+    org_id = _require_admin(actor)
+    if person.organisation_id != org_id or client.organisation_id != org_id:
+        raise PermissionDenied(_("人员或委托方不存在。"))
+    if not person.has_role(Role.Code.CLIENT_USER):
+        raise RecoupError(_("只有“委托方”角色的账号可以关联委托方。"))
+    existing = ClientUser.objects.filter(user=person).first()
+    if existing is not None and existing.client_id != client.pk:
+        raise RecoupError(_("该账号已关联其他委托方。"))
+    link, created = ClientUser.objects.get_or_create(
+        user=person, defaults={"organisation_id": org_id, "client": client}
+    )
+    if created:
+        audit_record(
+            action="clients.portal_user.linked",
+            actor=actor,
+            organisation=org_id,
+            object_type="user",
+            object_id=person.pk,
+            data={"client": client.code, "username": person.username},
+        )
+    return link

@@ -9,11 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recoup.accounts.models import User
 from recoup.clients import selectors, services
-from recoup.clients.forms import ClientForm, ContractForm
+from recoup.clients.forms import ClientForm, ContractForm, PortalLinkForm
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
 
 CONTRACT_FIELDS = [
@@ -55,16 +55,47 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not user.has_role(*selectors.CONTRACT_READERS):
         return render(request, "403.html", status=403)
-    contracts = selectors.contracts_for_user(user)
+    can_manage = user.has_role(*services.CONTRACT_ADMINS)
+    portal_users = list(selectors.portal_users_for_admin(user)) if can_manage else []
+    link_form = PortalLinkForm(
+        people=[p for p in portal_users if not hasattr(p, "client_link")],
+        clients=selectors.clients_for_user(user),
+    )
     return render(
         request,
         "clients/contract_list.html",
         {
-            "contracts": contracts,
+            "contracts": selectors.contracts_for_user(user),
             "clients": selectors.clients_for_user(user),
-            "can_manage": user.has_role(*services.CONTRACT_ADMINS),
+            "can_manage": can_manage,
+            "portal_users": portal_users,
+            "link_form": link_form,
         },
     )
+
+
+@require_POST
+@login_required
+def portal_link_view(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_role(*services.CONTRACT_ADMINS):
+        return render(request, "403.html", status=403)
+    portal_users = selectors.portal_users_for_admin(user)
+    form = PortalLinkForm(
+        request.POST, people=portal_users, clients=selectors.clients_for_user(user)
+    )
+    if form.is_valid():
+        try:
+            person = selectors.person_get_for_admin(user, form.cleaned_data["person"])
+            client = selectors.client_get_for_user(user, form.cleaned_data["client"])
+            services.client_user_link(person=person, client=client, actor=user)
+        except (NotFound, RecoupError) as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已关联。"))
+    else:
+        messages.error(request, _("请选择账号和委托方。"))
+    return redirect("clients:contract-list")
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from recoup.accounts.models import User
@@ -68,6 +70,25 @@ def api_me(request: HttpRequest) -> dict[str, Any]:
 
 
 api.add_router("/v1/cases", cases_router)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    # 422 with the field errors, in the same envelope as every other API error.
+    return api.create_response(
+        request,
+        {"error": _("请求数据有误。"), "code": "invalid", "detail": exc.errors},
+        status=422,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {"error": _("缺少有效的登录会话或 API 令牌，或令牌已过期。"), "code": "unauthenticated"},
+        status=401,
+    )
 
 
 @api.exception_handler(NotFound)

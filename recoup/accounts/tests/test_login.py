@@ -122,4 +122,39 @@ def test_logout_is_post_only(world, client):
     _post(client, "ada", PASSWORD)
     assert client.get("/accounts/logout/").status_code == 405
     assert client.post("/accounts/logout/").status_code == 302
+    assert AuditEvent.objects.filter(
+        action="accounts.session.ended", actor=world.ada, data__reason="logout"
+    ).exists()
     assert client.get("/cases/").status_code == 302
+
+
+def test_a_stale_session_is_ended_by_the_middleware_and_audited(world, client):
+    """If an old session survived (e.g. a cache session store), the middleware still ends it."""
+    from recoup.accounts.models import User
+
+    _post(client, "ada", PASSWORD)
+    User.objects.filter(pk=world.ada.pk).update(current_session_key="some-newer-session")
+    response = client.get("/cases/")
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(
+        action="accounts.session.ended", data__reason="superseded_by_newer_login"
+    ).exists()
+
+
+def test_failed_logins_for_unknown_names_do_not_store_what_was_typed(world, client):
+    _post(client, "MySecretPassw0rd", "x")
+    event = AuditEvent.objects.filter(action="accounts.login.failed", actor=None).latest("seq")
+    assert "MySecretPassw0rd" not in str(event.data)
+    assert event.data["username_hint"] == "My***"
+
+
+def test_the_audit_log_records_the_client_address_behind_a_trusted_proxy(world, client, settings):
+    settings.RECOUP_NUM_PROXIES = 1
+    client.post(
+        "/accounts/login/",
+        {"username": "ada", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    event = AuditEvent.objects.filter(action="accounts.login.succeeded").latest("seq")
+    assert event.ip == "203.0.113.9"

@@ -149,3 +149,18 @@ def test_only_the_admin_manages_people(world, client, login):
 def test_another_organisations_person_is_404(world, client, login):
     login(world.sam)
     assert client.get(f"/people/{world.ola.pk}/").status_code == 404
+
+
+def test_a_supervisor_sees_only_their_branchs_people(world, client, login):
+    login(world.sue)
+    body = client.get("/people/").content.decode()
+    assert "ada" in body
+    assert "max" not in body  # south branch manager
+    assert "ola" not in body  # another agency
+
+
+def test_the_admin_sees_everyone_of_the_agency_only(world, client, login):
+    login(world.sam)
+    body = client.get("/people/").content.decode()
+    assert "max" in body
+    assert "ola" not in body

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def _events(world, n=5):
     for i in range(n):
         audit_record(
-            action="tests.thing.happened",
+            action="audit.test.happened",
             actor=world.sue,
             organisation=world.org,
             case_id=world.cases["ada_case"].pk,
@@ -43,7 +43,7 @@ def _raw(sql, params):
 def test_it_detects_an_edited_row(world):
     _events(world)
     victim = AuditEvent.objects.filter(
-        chain_key=world.org.pk, action="tests.thing.happened"
+        chain_key=world.org.pk, action="audit.test.happened"
     ).order_by("seq")[2]
     # Tampering happens behind the application's back, straight in the database.
     _raw(
@@ -92,7 +92,7 @@ def test_it_detects_an_inserted_row(world):
     _raw(
         "INSERT INTO audit_auditevent (chain_key, seq, organisation_id, occurred_at, actor_kind, "
         "actor_label, action, object_type, object_id, data, request_id, prev_hash, hash) "
-        "VALUES (%s, %s, %s, %s, 'user', 'x', 'tests.forged.added', '', '', '{}', '', %s, %s)",
+        "VALUES (%s, %s, %s, %s, 'user', 'x', 'audit.forged.added', '', '', '{}', '', %s, %s)",
         [world.org.pk, forged.seq + 1, world.org.pk, forged.occurred_at, forged.hash, "f" * 64],
     )
     assert not _chain(world).ok
@@ -101,7 +101,7 @@ def test_it_detects_an_inserted_row(world):
 def test_events_are_append_only_through_the_orm(world):
     _events(world, 1)
     event = AuditEvent.objects.filter(chain_key=world.org.pk).first()
-    event.action = "tests.thing.rewritten"
+    event.action = "audit.test.rewritten"
     with pytest.raises(AppendOnlyError):
         event.save()
     with pytest.raises(AppendOnlyError):
@@ -121,7 +121,7 @@ def test_an_event_rolls_back_with_its_change(world):
 
     def change_that_fails():
         with transaction.atomic():
-            audit_record(action="tests.thing.happened", actor=world.sue, organisation=world.org)
+            audit_record(action="audit.test.happened", actor=world.sue, organisation=world.org)
             raise Boom
 
     with pytest.raises(Boom):
@@ -137,6 +137,30 @@ def test_it_refuses_an_action_without_namespace(world):
 
 
 def test_organisations_have_separate_chains(world):
-    audit_record(action="tests.thing.happened", actor=world.ola, organisation=world.rival)
+    audit_record(action="audit.test.happened", actor=world.ola, organisation=world.rival)
     keys = {r.chain_key for r in audit_verify()}
     assert {world.org.pk, world.rival.pk} <= keys
+
+
+def test_it_detects_a_deleted_chain_head(world):
+    _events(world)
+    _raw("DELETE FROM audit_auditchain WHERE chain_key = %s", [world.org.pk])
+    report = next(r for r in audit_verify() if r.chain_key == world.org.pk)
+    assert any("head row is missing" in p for p in report.problems)
+
+
+def test_it_refuses_an_unknown_app_namespace(world):
+    with pytest.raises(ValueError, match="app label"):
+        audit_record(action="nonsense.thing.happened", actor=None, organisation=world.org)
+
+
+def test_a_chain_rewritten_without_the_key_does_not_verify(world):
+    """Recomputing hashes with plain SHA-256 (no key) after an edit is still detected."""
+    import hashlib
+
+    _events(world, 2)
+    events = list(AuditEvent.objects.filter(chain_key=world.org.pk).order_by("seq"))
+    forged = hashlib.sha256(b"forged").hexdigest()
+    _raw("UPDATE audit_auditevent SET hash = %s WHERE id = %s", [forged, events[-1].pk])
+    _raw("UPDATE audit_auditchain SET last_hash = %s WHERE chain_key = %s", [forged, world.org.pk])
+    assert not _chain(world).ok

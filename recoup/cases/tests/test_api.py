@@ -65,7 +65,9 @@ def test_a_token_for_a_role_the_user_lacks_is_refused(world):
 
 def test_an_expired_token_gets_401(world, client):
     _, auth = _token(world, world.ada, "collector", expires_at=now() - timedelta(seconds=1))
-    assert client.get("/api/v1/cases", **auth).status_code == 401
+    response = client.get("/api/v1/cases", **auth)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
 
 
 def test_a_revoked_token_gets_401(world, client):
@@ -101,6 +103,7 @@ def test_malformed_input_gets_422_with_field_errors(world, client):
     _, auth = _token(world, world.sue, "supervisor")
     response = client.get("/api/v1/cases?page_size=100000&status=nonsense", **auth)
     assert response.status_code == 422
+    assert response.json()["code"] == "invalid"
     fields = {tuple(e["loc"]) for e in response.json()["detail"]}
     assert ("query", "page_size") in fields
     assert ("query", "status") in fields

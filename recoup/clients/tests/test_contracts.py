@@ -97,3 +97,31 @@ def test_another_agencys_contract_is_404(world, client, login):
 
     rival_contract = C.objects.get(organisation=world.rival)
     assert client.get(f"/clients/contracts/{rival_contract.pk}/").status_code == 404
+
+
+def test_the_admin_links_a_portal_user_to_a_client(world, client, login):
+    from recoup.accounts.models import Role, RoleAssignment, User
+    from recoup.clients.models import ClientUser
+
+    bank_user = User.objects.create_user(
+        username="bank_b_portal", password="x-long-password-1", organisation=world.org
+    )
+    RoleAssignment.objects.create(user=bank_user, role=Role.objects.get(code="client_user"))
+    login(world.sam)
+    page = client.get("/clients/").content.decode()
+    assert "bank_b_portal" in page
+    assert "未关联" in page
+    response = client.post(
+        "/clients/portal-users/", {"person": bank_user.pk, "client": world.bank_b.pk}
+    )
+    assert response.status_code == 302
+    assert ClientUser.objects.get(user=bank_user).client == world.bank_b
+    assert AuditEvent.objects.filter(action="clients.portal_user.linked").exists()
+
+
+def test_only_client_user_logins_can_be_linked(world, client, login):
+    from recoup.clients.models import ClientUser
+
+    login(world.sam)
+    client.post("/clients/portal-users/", {"person": world.ada.pk, "client": world.bank_b.pk})
+    assert not ClientUser.objects.filter(user=world.ada).exists()

@@ -57,6 +57,15 @@ def test_production_refuses_a_missing_or_placeholder_key_naming_it(variable, val
     assert variable in result.stderr
 
 
+def test_a_key_list_containing_the_development_key_is_refused():
+    from recoup.core.crypto import DEV_PLACEHOLDER_DATA_KEYS
+
+    dev = DEV_PLACEHOLDER_DATA_KEYS.split(":", 1)[1]
+    result = _start({"RECOUP_DATA_KEYS": f"k1:{generate_key()},old:{dev}"})
+    assert result.returncode != 0
+    assert "RECOUP_DATA_KEYS" in result.stderr
+
+
 def test_a_malformed_data_key_is_named():
     result = _start({"RECOUP_DATA_KEYS": "k1:not-base64!!"})
     assert result.returncode != 0
