@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from recoup.accounts.roles import UNMASK, VIEW
 from recoup.audit.selectors import audit_events_for_case
 from recoup.cases import pii
+from recoup.cases.history import action_label
 from recoup.cases.models import Case, ContactPoint, Debtor, Hold
 from recoup.cases.permissions import cases_user_can, user_can
 from recoup.core.clock import now
@@ -168,6 +170,13 @@ def case_masked_summary(case: Case) -> dict[str, Any]:
     }
 
 
+def _labelled(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    rows = list(events)
+    for ev in rows:
+        ev.label = action_label(ev.action)  # type: ignore[attr-defined]  # display only
+    return rows
+
+
 def case_detail_for_user(user: User, case: Case) -> CaseDetail:
     """Everything the case page shows, masked; the caller audits the view."""
     debtor_data = case.debtor.personal_data()
@@ -214,7 +223,9 @@ def case_detail_for_user(user: User, case: Case) -> CaseDetail:
         contacts=contacts,
         holds=holds,
         active_hold=active,
-        history=list(audit_events_for_case(organisation_id=case.organisation_id, case_id=case.pk)),
+        history=_labelled(
+            audit_events_for_case(organisation_id=case.organisation_id, case_id=case.pk)
+        ),
         can_unmask=user_can(user, UNMASK, case),
         can_hold=user_can(user, "hold", case),
         other_cases=others,

@@ -128,3 +128,9 @@ def test_the_case_list_runs_a_bounded_number_of_queries(
     login(world.hal)
     with django_assert_max_num_queries(20):
         client.get("/cases/")
+
+
+def test_amounts_are_grouped_by_thousands(world, client, login):
+    login(world.ada)
+    body = client.get(f"/cases/{world.cases['ada_case'].pk}/").content.decode()
+    assert "10,573.45" in body
