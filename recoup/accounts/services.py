@@ -10,7 +10,9 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -294,9 +296,6 @@ def person_create(
     *, organisation: Organisation, data: PersonInput, password: str, actor: User
 ) -> User:
     """Create a person with their own login (never shared, SPEC §7) and their roles."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     _require_people_admin(actor, organisation.pk)
     _check_person(organisation, data)
     username = data.username.strip()
@@ -318,6 +317,10 @@ def person_create(
     except ValidationError as exc:
         raise RecoupError(" ".join(exc.messages)) from exc
     user.set_password(password)
+    try:
+        user.full_clean()
+    except ValidationError as exc:
+        raise RecoupError(" ".join(exc.messages)) from exc
     user.save()
     _set_roles(user, data.roles, actor)
     audit_record(
@@ -436,9 +439,6 @@ def organisation_create(
     Run once per agency from the command line (``manage.py create_agency``); everything
     after that is done by the admin in the UI, audited.
     """
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     roles_ensure()
     if Organisation.objects.filter(code=code).exists():
         raise RecoupError(_("机构代码 %(code)s 已存在。") % {"code": code})

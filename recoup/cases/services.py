@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,15 @@ from recoup.core.money import to_money
 if TYPE_CHECKING:
     from recoup.accounts.models import Organisation, OrgUnit, User
     from recoup.clients.models import Batch, Contract
+
+
+def _clean(obj: Debtor | ContactPoint | Case | Hold) -> None:
+    """``full_clean`` before the first save, with model errors turned into one domain error."""
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        messages = [f"{field}: {' '.join(errs)}" for field, errs in exc.message_dict.items()]
+        raise RecoupError("; ".join(messages)) from exc
 
 
 def _require(user: User, action: str, case: Case) -> None:
@@ -114,6 +124,7 @@ def debtor_get_or_create(
     found = existing.first()
     if found is not None:
         return found, False
+    _clean(built)
     built.save()
     audit_record(
         action="cases.debtor.created", actor=actor, organisation=organisation, debtor_id=built.pk
@@ -136,6 +147,7 @@ def contact_point_add(
     cp = contact_point_build(
         debtor=debtor, kind=kind, value=value, role=role, name=name, label=label, source=source
     )
+    _clean(cp)
     cp.save()
     audit_record(
         action="cases.contact.added",
@@ -228,7 +240,7 @@ def case_open(
             _("该协议下已存在委托方案件号 %(number)s。") % {"number": data.client_case_number}
         )
     case = case_build(contract=contract, debtor=debtor, branch=branch, data=data, batch=batch)
-    case.full_clean(exclude=["account_sealed", "debtor", "batch"])
+    _clean(case)
     case.save()
     audit_record(
         action="cases.case.opened",
@@ -292,6 +304,7 @@ def case_put_on_hold(
         set_by=actor,
         expires_at=expires_at,
     )
+    _clean(hold)
     hold.save()
     audit_record(
         action="cases.hold.placed",
