@@ -222,6 +222,9 @@ def api_token_authenticate(raw: str) -> User | None:
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    """Revoke a token: its own user, or a system admin of the same organisation."""
+    if actor.pk != token.user_id:
+        _require_people_admin(actor, token.organisation_id)
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now())
     audit_record(
         action="accounts.api_token.revoked",

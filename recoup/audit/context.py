@@ -6,6 +6,7 @@ and nothing leaks between requests or web processes.
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -39,7 +40,10 @@ def client_ip(request: HttpRequest) -> str | None:
             h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()
         ]
         if len(hops) >= proxies:
-            return hops[-proxies]
+            try:
+                return str(ipaddress.ip_address(hops[-proxies]))
+            except ValueError:
+                pass  # not an address: a misconfigured proxy count; fall back to the peer
     return request.META.get("REMOTE_ADDR")
 
 

@@ -158,3 +158,15 @@ def test_the_audit_log_records_the_client_address_behind_a_trusted_proxy(world, 
     )
     event = AuditEvent.objects.filter(action="accounts.login.succeeded").latest("seq")
     assert event.ip == "203.0.113.9"
+
+
+def test_a_forged_forwarded_address_falls_back_to_the_peer(world, client, settings):
+    settings.RECOUP_NUM_PROXIES = 1
+    client.post(
+        "/accounts/login/",
+        {"username": "ada", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="not-an-address",
+        REMOTE_ADDR="10.0.0.2",
+    )
+    event = AuditEvent.objects.filter(action="accounts.login.succeeded").latest("seq")
+    assert event.ip == "10.0.0.2"

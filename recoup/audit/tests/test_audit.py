@@ -154,13 +154,43 @@ def test_it_refuses_an_unknown_app_namespace(world):
         audit_record(action="nonsense.thing.happened", actor=None, organisation=world.org)
 
 
-def test_a_chain_rewritten_without_the_key_does_not_verify(world):
-    """Recomputing hashes with plain SHA-256 (no key) after an edit is still detected."""
-    import hashlib
+def test_a_chain_rewritten_without_the_key_does_not_verify(world, settings):
+    """Edit a row, then recompute the whole chain consistently but with another key (as an
+    attacker who can write the tables but lacks RECOUP_BLIND_INDEX_KEY would): detected."""
+    from recoup.audit.hashing import event_hash
 
-    _events(world, 2)
-    events = list(AuditEvent.objects.filter(chain_key=world.org.pk).order_by("seq"))
-    forged = hashlib.sha256(b"forged").hexdigest()
-    _raw("UPDATE audit_auditevent SET hash = %s WHERE id = %s", [forged, events[-1].pk])
-    _raw("UPDATE audit_auditchain SET last_hash = %s WHERE chain_key = %s", [forged, world.org.pk])
-    assert not _chain(world).ok
+    _events(world, 3)
+    victim = AuditEvent.objects.filter(chain_key=world.org.pk).order_by("seq")[1]
+    _raw("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"i": 42}', victim.pk])
+    real_key = settings.RECOUP_BLIND_INDEX_KEY
+    settings.RECOUP_BLIND_INDEX_KEY = b"attacker-guess-attacker-guess-32"
+    prev = "0" * 64
+    for ev in AuditEvent.objects.filter(chain_key=world.org.pk).order_by("seq"):
+        digest = event_hash(
+            prev_hash=prev,
+            chain_key=ev.chain_key,
+            seq=ev.seq,
+            occurred_at=ev.occurred_at,
+            actor_id=ev.actor_id,
+            actor_kind=ev.actor_kind,
+            actor_label=ev.actor_label,
+            action=ev.action,
+            case_id=ev.case_id,
+            debtor_id=ev.debtor_id,
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            data=ev.data,
+            ip=ev.ip,
+            request_id=ev.request_id,
+        )
+        _raw(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE id = %s",
+            [prev, digest, ev.pk],
+        )
+        prev = digest
+    _raw("UPDATE audit_auditchain SET last_hash = %s WHERE chain_key = %s", [prev, world.org.pk])
+    assert _chain(world).ok  # consistent under the attacker's key…
+    settings.RECOUP_BLIND_INDEX_KEY = real_key
+    report = _chain(world)
+    assert not report.ok  # …but not under the real one
+    assert any("edited" in p for p in report.problems)

@@ -19,7 +19,8 @@ class Command(BaseCommand):
         create.add_argument("--role", required=True, help="role code the token acts with")
         create.add_argument("--name", required=True, help="what the token is for, e.g. dialer-1")
         create.add_argument("--expires-days", type=int, default=365)
-        sub.add_parser("list", help="list tokens (never their secret)")
+        listing = sub.add_parser("list", help="list an organisation's tokens (never the secret)")
+        listing.add_argument("--org", required=True, help="organisation code")
         revoke = sub.add_parser("revoke", help="revoke a token by its prefix")
         revoke.add_argument("prefix")
         revoke.add_argument("--by", required=True, help="username of the person revoking it")
@@ -46,7 +47,8 @@ class Command(BaseCommand):
             self.stdout.write(raw)
             self.stdout.write("Store it now: only its hash is kept.")
         elif action == "list":
-            for t in ApiToken.objects.select_related("user").order_by("organisation", "name"):
+            tokens = ApiToken.objects.filter(organisation__code=options["org"])
+            for t in tokens.select_related("user").order_by("name"):
                 state = (
                     "revoked"
                     if t.revoked_at
@@ -60,5 +62,8 @@ class Command(BaseCommand):
             actor = User.objects.filter(username=options["by"]).first()
             if found is None or actor is None:
                 raise CommandError("unknown token prefix or user")
-            api_token_revoke(token=found, actor=actor)
+            try:
+                api_token_revoke(token=found, actor=actor)
+            except RecoupError as exc:
+                raise CommandError(exc.message) from exc
             self.stdout.write(f"Revoked {found.prefix}…")
