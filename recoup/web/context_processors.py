@@ -20,7 +20,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     entries: dict[str, tuple[str, str]] = {
         "cases": (_("案件"), reverse("cases:case-list")),
         "people": (_("人员"), reverse("people:people-list")),
-        "clients": (_("委托方"), reverse("clients:contract-list")),
+        "clients": (_("委托方与合作协议"), reverse("clients:contract-list")),
     }
     wanted: list[str] = []
     for code in sorted(codes):

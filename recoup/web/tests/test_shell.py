@@ -50,3 +50,8 @@ def test_static_assets_are_vendored_not_from_a_cdn(client):
     assert "/static/vendor/htmx/htmx.min.js" in body
     assert "http://" not in body.replace("http://www.w3.org", "")
     assert "https://" not in body
+
+
+def test_the_browser_language_does_not_override_the_chinese_default(client):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="zh-hans"' in page.content.decode()
