@@ -33,7 +33,7 @@ class Debtor(TimeStampedModel):
     pii = models.BinaryField()
     pii_key_id = models.CharField(max_length=32)
     id_number_bidx = models.CharField(max_length=32)
-    name_bidx = models.CharField(max_length=32, db_index=True)
+    name_bidx = models.CharField(max_length=32)
     # Non-identifying facts kept in clear for segmentation and allocation (SPEC §8).
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     gender = models.CharField(max_length=1, blank=True)  # "M"/"F" from the ID number
@@ -49,6 +49,7 @@ class Debtor(TimeStampedModel):
                 fields=["organisation", "id_number_bidx"], name="debtor_id_number_unique"
             )
         ]
+        indexes = [models.Index(fields=["organisation", "name_bidx"], name="debtor_org_name")]
 
     def __str__(self) -> str:
         return f"debtor {self.pk}"
@@ -138,7 +139,8 @@ class Case(TimeStampedModel):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-placed_at", "id"]
+        # The list order, served by the case_org_placed index (bench/case_list.py).
+        ordering = ["-placed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["contract", "client_case_number"], name="case_number_unique_per_contract"
@@ -151,12 +153,15 @@ class Case(TimeStampedModel):
                 name="case_amounts_not_negative",
             ),
         ]
+        # Every query is scoped by organisation, so composite indexes lead with it.
         indexes = [
+            models.Index(fields=["organisation", "-placed_at", "-id"], name="case_org_placed"),
+            models.Index(fields=["organisation", "client_case_number"], name="case_org_number"),
             models.Index(fields=["organisation", "status"], name="case_org_status"),
-            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
-            models.Index(fields=["team", "status"], name="case_team_status"),
-            models.Index(fields=["branch", "status"], name="case_branch_status"),
-            models.Index(fields=["client", "status"], name="case_client_status"),
+            models.Index(fields=["organisation", "assignee", "status"], name="case_org_assignee"),
+            models.Index(fields=["organisation", "team", "status"], name="case_org_team"),
+            models.Index(fields=["organisation", "branch", "status"], name="case_org_branch"),
+            models.Index(fields=["organisation", "client", "status"], name="case_org_client"),
         ]
 
     def __str__(self) -> str:
@@ -243,7 +248,7 @@ class ContactPoint(TimeStampedModel):
     label = models.CharField(_("类型"), max_length=40, blank=True)  # 手机, 家庭地址, 单位地址…
     sealed = models.BinaryField()
     pii_key_id = models.CharField(max_length=32)
-    value_bidx = models.CharField(max_length=32, blank=True, db_index=True)
+    value_bidx = models.CharField(max_length=32, blank=True)
     validity = models.CharField(max_length=10, choices=Validity.choices, default=Validity.UNKNOWN)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLIENT)
     refused_contact = models.BooleanField(_("拒绝联系"), default=False)
@@ -253,6 +258,9 @@ class ContactPoint(TimeStampedModel):
 
     class Meta:
         ordering = ["debtor", "role", "kind", "id"]
+        indexes = [
+            models.Index(fields=["organisation", "value_bidx"], name="contact_org_bidx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.get_role_display()})"

@@ -60,6 +60,28 @@ def _debtor_ids_for_search(user: User, q: str) -> QuerySet[Debtor] | None:
     return Debtor.objects.for_org(org).filter(name_bidx=pii.name_bidx(q))
 
 
+SEARCH_LIMIT = 500  # a search names one person or account; more hits means a too-broad term
+
+
+def _case_ids_for_search(user: User, q: str) -> list[int]:
+    """Case ids matching a search, each branch one indexed look-up.
+
+    Resolving ids first (instead of ``number = q OR debtor IN (…)`` in one query) lets each
+    look-up use its index: an OR of sub-queries makes every database read all the cases
+    (bench/case_list.py measured 0.8 s on SQLite and 0.14 s on PostgreSQL at 200k cases).
+    ``order_by()`` drops the default ordering, which would lure SQLite onto the wrong index.
+    """
+    base = cases_user_can(user, VIEW).order_by()
+    ids = set(base.filter(client_case_number=q).values_list("pk", flat=True)[:SEARCH_LIMIT])
+    debtors = _debtor_ids_for_search(user, q)
+    if debtors is not None:
+        debtor_ids = list(debtors.order_by().values_list("pk", flat=True)[:SEARCH_LIMIT])
+        if debtor_ids:
+            by_debtor = base.filter(debtor_id__in=debtor_ids).values_list("pk", flat=True)
+            ids.update(by_debtor[:SEARCH_LIMIT])
+    return sorted(ids)
+
+
 def case_list_for_user(user: User, filters: CaseFilters | None = None) -> QuerySet[Case]:
     """The cases a person may see, searched and filtered as on the case list.
 
@@ -73,12 +95,7 @@ def case_list_for_user(user: User, filters: CaseFilters | None = None) -> QueryS
     qs = qs.annotate(held=Exists(active_holds))
     q = f.q.strip()
     if q:
-        by_number = qs.filter(client_case_number=q)
-        debtors = _debtor_ids_for_search(user, q)
-        if debtors is None:
-            qs = by_number
-        else:
-            qs = qs.filter(pk__in=by_number.values("pk")) | qs.filter(debtor__in=debtors)
+        qs = qs.filter(pk__in=_case_ids_for_search(user, q))
     if f.status:
         qs = qs.filter(status=f.status)
     if f.stage:

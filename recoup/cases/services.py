@@ -110,7 +110,11 @@ def contact_point_build(
     )
     cp.sealed = crypto.seal_json({"value": value, "name": name}, aad=cp.aad())
     cp.pii_key_id = crypto.keyring().active_id
-    cp.value_bidx = pii.contact_bidx(kind, value)
+    # value is already normalised: index it directly rather than normalising twice.
+    if kind == ContactPoint.Kind.PHONE:
+        cp.value_bidx = crypto.blind_index(pii.BIDX_PHONE, value)
+    else:
+        cp.value_bidx = pii.contact_bidx(kind, value)
     return cp
 
 

@@ -81,17 +81,21 @@ def generate_key() -> str:
     return base64.b64encode(os.urandom(KEY_BYTES)).decode()
 
 
-@cache
-def _ring_for(keys: tuple[tuple[str, bytes], ...], active: str, blind: bytes) -> KeyRing:
-    return KeyRing(keys=dict(keys), active_id=active, blind_key=blind)
+_last: list[tuple[object, object, object, KeyRing]] = []
 
 
 def keyring() -> KeyRing:
+    """The configured keys; rebuilt only when the settings objects change (tests override)."""
     keys: dict[str, bytes] = settings.RECOUP_DATA_KEYS
     active: str = settings.RECOUP_DATA_KEY_ID
+    blind: bytes = settings.RECOUP_BLIND_INDEX_KEY
+    if _last and _last[0][0] is keys and _last[0][1] == active and _last[0][2] is blind:
+        return _last[0][3]
     if active not in keys:
         raise ImproperlyConfigured(f"RECOUP_DATA_KEY_ID {active!r} is not in RECOUP_DATA_KEYS")
-    return _ring_for(tuple(sorted(keys.items())), active, settings.RECOUP_BLIND_INDEX_KEY)
+    ring = KeyRing(keys=dict(keys), active_id=active, blind_key=blind)
+    _last[:] = [(keys, active, blind, ring)]
+    return ring
 
 
 @cache
@@ -127,8 +131,11 @@ def unseal(blob: bytes, *, aad: bytes) -> bytes:
         raise DecryptionError("sealed value failed authentication") from exc
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def seal_json(data: dict[str, Any], *, aad: bytes) -> bytes:
-    return seal(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), aad=aad)
+    return seal(_JSON.encode(data).encode(), aad=aad)
 
 
 def unseal_json(blob: bytes, *, aad: bytes) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from recoup.cases.services import (
 )
 from recoup.clients.models import Batch, Client, ClientUser, Contract
 from recoup.core.clock import now
+from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
 
 DEMO_ORG_CODE = "demo"
@@ -373,6 +374,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
         batch.case_count = len(agg)
         batch.total_entrusted = sum((c.entrusted_amount for c in agg), Decimal(0))
         batch.save(update_fields=["case_count", "total_entrusted"])
+    transaction.on_commit(refresh_planner_statistics)
     audit_record(
         action="demo.data.seeded",
         actor=None,
