@@ -19,8 +19,9 @@ the role and unit look-ups are counted. Scenarios run round-robin, one warm-up t
 ``--repeat`` timed rounds; medians are reported. ``--explain`` prints every SQL statement of
 one run of each scenario with its time and the plan of the slow ones; ``--proposed``
 re-measures with candidate indexes (created in the bench database, dropped again) and a
-candidate search that resolves case ids first; ``--analyze`` (SQLite) measures with ANALYZE
-statistics, which nothing in Recoup creates today (removed again at the end).
+candidate search that resolves case ids first. Planner statistics are refreshed before
+measuring (``recoup.core.db.refresh_planner_statistics``), as imports and the nightly
+``manage.py db_analyze`` do in production.
 
 Loading (reported, not the figure): ``demo_seed(cases=0)`` for the agency, people and
 contracts, then the cases through Recoup's own builders (debtor_build, contact_point_build,
@@ -67,11 +68,6 @@ parser.add_argument(
     "--proposed",
     action="store_true",
     help="also measure with candidate indexes and the candidate search (bench database only)",
-)
-parser.add_argument(
-    "--analyze",
-    action="store_true",
-    help="SQLite: measure with ANALYZE statistics (removed again at the end)",
 )
 ARGS = parser.parse_args()
 
@@ -127,6 +123,7 @@ from recoup.cases.services import (  # noqa: E402
 )
 from recoup.clients.models import Batch, Client, Contract  # noqa: E402
 from recoup.core.clock import now  # noqa: E402
+from recoup.core.db import refresh_planner_statistics  # noqa: E402
 from recoup.demo.services import DEMO_ORG_CODE, THIRD_PARTY_ROLES, demo_seed  # noqa: E402
 from recoup.demo.synthetic import PersonFactory  # noqa: E402
 
@@ -484,7 +481,6 @@ def load(n_cases: int, loader: str) -> dict[str, float]:
         with connection.cursor() as cur:
             cur.execute("VACUUM (ANALYZE)")
         timings["VACUUM (ANALYZE)"] = time.perf_counter() - t0
-    # SQLite: no ANALYZE, as in production (nothing in Recoup runs ANALYZE or PRAGMA optimize).
     for key, value in counts.items():
         print(f"  {key}: {value}")
     return timings
@@ -689,12 +685,11 @@ def main() -> None:
 
     org = Organisation.objects.get(code=DEMO_ORG_CODE)
     runs = scenarios(org)
-    analyzed = ARGS.analyze and db == "sqlite"
-    if analyzed:
-        with connection.cursor() as cur:
-            cur.execute("ANALYZE")
+    # As in production: imports and the nightly `manage.py db_analyze` refresh the statistics.
+    refresh_planner_statistics()
+    analyzed = True
     try:
-        label = "with ANALYZE statistics" if analyzed else "as migrated"
+        label = "with planner statistics (manage.py db_analyze)"
         print(f"\nmedian of {ARGS.repeat} rounds after one warm-up ({label}):")
         med = measure(runs, ARGS.repeat)
         if ARGS.explain:
@@ -702,10 +697,7 @@ def main() -> None:
         if ARGS.proposed:
             measure_proposed(runs, analyzed)
     finally:
-        if analyzed:
-            with connection.cursor() as cur:
-                cur.execute("DROP TABLE IF EXISTS sqlite_stat1")
-                cur.execute("DROP TABLE IF EXISTS sqlite_stat4")
+        pass
 
     print(
         f"RESULT case_list cases={ARGS.cases} db={db} hq_page_ms={med['hq_page']:.2f} "
