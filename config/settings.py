@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "recoup.audit",
     "recoup.clients",
     "recoup.cases",
+    "recoup.intake",
     "recoup.web",
     "recoup.demo",
 ]
@@ -193,6 +194,11 @@ MEDIA_ROOT = Path(env_str("RECOUP_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 # Background work: Django's tasks framework with the database backend (django-tasks-db);
 # run workers with `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Intake limits (a bank file larger than this, or with more rows, is refused with a message).
+RECOUP_IMPORT_MAX_BYTES = env_int("RECOUP_IMPORT_MAX_MB", 1024) * (1 << 20)
+RECOUP_IMPORT_MAX_ROWS = env_int("RECOUP_IMPORT_MAX_ROWS", 2_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * (1 << 20)  # form fields; files stream to disk
 
 MONEY_MAX_DIGITS = 16
 MONEY_DECIMAL_PLACES = 2

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/", include("recoup.cases.urls")),
     path("people/", include("recoup.accounts.people_urls")),
     path("clients/", include("recoup.clients.urls")),
+    path("intake/", include("recoup.intake.urls")),
     path("", include("recoup.web.urls")),
 ]
 

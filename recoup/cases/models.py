@@ -135,6 +135,8 @@ class Case(TimeStampedModel):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(_("委案时间"))
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Extra columns of the bank's file kept as custom fields, sealed (they may hold anything).
+    custom_sealed = models.BinaryField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -293,6 +295,7 @@ class Hold(TimeStampedModel):
         LITIGATION = "litigation", _("诉讼")  # in court elsewhere
         CLIENT = "client", _("委托方要求")  # the bank asked to stop
         VULNERABLE = "vulnerable", _("特殊困难")  # illness, hardship: pause by supervisor
+        STOP_LIST = "stop_list", _("停催名单")  # the debtor is on the stop list at import
         OTHER = "other", _("其他")
 
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
@@ -314,3 +317,41 @@ class Hold(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} ({self.case_id})"
+
+
+class StopListEntry(TimeStampedModel):
+    """A person the agency must not collect from (新案过滤 stop list), kept by risk officers.
+
+    Matched on import by the ID-number blind index: a new case of a listed person is loaded
+    but put on hold with the entry's reason, never dropped (SPEC §3.2).
+    """
+
+    class Reason(models.TextChoices):
+        DECEASED = "deceased", _("身故")  # reported deceased
+        COMPLAINT = "complaint", _("投诉黑名单")  # complaint blacklist
+        FRAUD = "fraud", _("欺诈")  # identity fraud victim or fraud case
+        LITIGATION = "litigation", _("他处诉讼")  # in litigation elsewhere
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    id_number_bidx = models.CharField(max_length=32)
+    id_number_masked = models.CharField(_("证件号码"), max_length=24)
+    reason = models.CharField(_("原因"), max_length=12, choices=Reason.choices)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organisation", "id_number_bidx"], name="stoplist_org_bidx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id_number_masked} ({self.get_reason_display()})"

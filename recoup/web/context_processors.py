@@ -21,6 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "cases": (_("案件"), reverse("cases:case-list")),
         "people": (_("人员"), reverse("people:people-list")),
         "clients": (_("委托方与合作协议"), reverse("clients:contract-list")),
+        "intake": (_("案件导入"), reverse("intake:job-list")),
     }
     wanted: list[str] = []
     for code in sorted(codes):

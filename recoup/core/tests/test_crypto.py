@@ -53,3 +53,11 @@ def test_blind_indexes_are_keyed_and_separated_by_kind():
 
 def test_nonces_are_fresh():
     assert crypto.seal(b"same", aad=b"a") != crypto.seal(b"same", aad=b"a")
+
+
+def test_the_bulk_sealer_matches_the_single_value_functions():
+    sealer = crypto.Sealer()
+    blob = sealer.seal_json({"name": "张三"}, b"debtor:x")
+    assert crypto.unseal_json(blob, aad=b"debtor:x") == {"name": "张三"}
+    assert crypto.key_id_of(blob) == crypto.keyring().active_id
+    assert sealer.blind("phone", "13812341234") == crypto.blind_index("phone", "13812341234")

@@ -1,0 +1,510 @@
+"""The new-case import: stream → normalise → seal → stage → filter → one switch-over.
+
+Phases (docs/adr/0008-intake-staging-and-switch-over.md):
+1. **Stage** (no long transaction): the file is streamed in batches of polars DataFrames;
+   each column is normalised vectorised; rows with an error are reported and quarantined;
+   good rows are sealed (one AES-GCM record per debtor, account and contact) and written to
+   ``StagedCase``/``StagedContact`` with COPY (PostgreSQL) or executemany (SQLite).
+   Progress counters are saved after every batch for the progress bar.
+2. **Filter** (set-based SQL over the staging rows): duplicates within the file, case numbers
+   already present under the contract, and debtors on the stop list (held, never dropped).
+3. **Switch-over** (ONE transaction): new debtors, cases, contact points and stop-list holds
+   are inserted with INSERT … SELECT from staging; the batch and job are marked done and
+   audited; the staging rows are deleted. A crash before or during it leaves nothing behind
+   but staging rows, which a retry clears first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.db import connection
+
+from recoup.cases.models import Case
+from recoup.core.bulk import insert_rows
+from recoup.core.clock import now
+from recoup.core.crypto import Sealer
+from recoup.intake import normalise as nz
+from recoup.intake.fields import CUSTOM, IGNORE, MAX_CONTACTS, fields_for
+from recoup.intake.models import ImportIssue, ImportJob, QuarantinedRow, StagedCase, StagedContact
+from recoup.intake.readers import ReadLimits, open_table
+
+BATCH_ROWS = 50_000
+
+# Values shown in the error report are masked for these fields (the report goes to staff and
+# to the bank; it must not become a second copy of the personal data).
+PERSONAL_FIELDS = {
+    "name",
+    "id_number",
+    "account_number",
+    "mobile",
+    "home_phone",
+    "home_address",
+    "employer",
+    "employer_address",
+    "employer_phone",
+    "email",
+    *(f"contact{i}_{part}" for i in range(1, MAX_CONTACTS + 1) for part in ("name", "phone")),
+}
+# A bad value in these loads the case without it and reports a warning: a bank's third-party
+# phone list is messy, and refusing the whole case over it would lose the case.
+SOFT_FIELDS = {
+    "home_phone",
+    "employer_phone",
+    "email",
+    *(
+        f"contact{i}_{part}"
+        for i in range(1, MAX_CONTACTS + 1)
+        for part in ("phone", "name", "relation")
+    ),
+}
+DEBTOR_CONTACTS = [
+    # field, kind, label
+    ("mobile", "phone", "手机"),
+    ("home_phone", "phone", "住宅电话"),
+    ("employer_phone", "phone", "单位电话"),
+    ("home_address", "address", "家庭地址"),
+    ("employer_address", "address", "单位地址"),
+    ("email", "email", "邮箱"),
+]
+RELATION_ROLES = [
+    (("配偶", "夫", "妻", "老公", "老婆", "爱人"), "spouse"),
+    (("担保",), "guarantor"),
+    (("同事", "领导", "单位", "上司"), "colleague"),
+    (
+        (
+            "父",
+            "母",
+            "爸",
+            "妈",
+            "子",
+            "女",
+            "儿",
+            "兄",
+            "弟",
+            "姐",
+            "妹",
+            "亲",
+            "叔",
+            "姨",
+            "舅",
+            "姑",
+        ),
+        "relative",
+    ),
+]
+
+
+def relation_role(text: str | None) -> str:
+    if not text:
+        return "other"
+    for words, role in RELATION_ROLES:
+        if any(w in text for w in words):
+            return role
+    return "other"
+
+
+@dataclass
+class Counters:
+    read: int = 0
+    valid: int = 0
+    invalid: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class StageOutcome:
+    counters: Counters = field(default_factory=Counters)
+
+
+def _mask(value: str | None) -> str:
+    if not value:
+        return ""
+    if len(value) <= 2:
+        return "*" * len(value)
+    return value[:2] + "*" * min(len(value) - 2, 8)
+
+
+def _show(field_name: str, value: str | None) -> str:
+    if field_name in PERSONAL_FIELDS:
+        return _mask(value)
+    return (value or "")[:60]
+
+
+Normaliser = Callable[[pl.Series], tuple[pl.Series, pl.Series]]
+
+
+def _normalisers(today: date) -> dict[str, Normaliser]:
+    text: Normaliser = lambda s: nz.clean_text_series(s, max_len=200)  # noqa: E731
+    short: Normaliser = lambda s: nz.clean_text_series(s, max_len=80)  # noqa: E731
+    return {
+        "client_case_number": short,
+        "name": short,
+        "id_number": nz.parse_id_number_series,
+        "product": short,
+        "account_number": short,
+        "principal": nz.parse_amount_series,
+        "interest": nz.parse_amount_series,
+        "fees": nz.parse_amount_series,
+        "total_owed": nz.parse_amount_series,
+        "overdue_days": nz.parse_overdue_days_series,
+        "overdue_since": lambda s: nz.parse_date_series(s, today=today),
+        "stage": nz.parse_stage_series,
+        "mobile": nz.parse_phone_series,
+        "home_phone": nz.parse_phone_series,
+        "employer_phone": nz.parse_phone_series,
+        "home_address": text,
+        "employer": text,
+        "employer_address": text,
+        "email": short,
+        "province": short,
+        "city": short,
+        **{f"contact{i}_name": short for i in range(1, MAX_CONTACTS + 1)},
+        **{f"contact{i}_relation": short for i in range(1, MAX_CONTACTS + 1)},
+        **{f"contact{i}_phone": nz.parse_phone_series for i in range(1, MAX_CONTACTS + 1)},
+    }
+
+
+def _to_decimal(series: pl.Series) -> list[Decimal | None]:
+    """Amount values as Decimal (the normaliser yields integer cents or Decimals)."""
+    if series.dtype == pl.Int64:
+        return [None if v is None else Decimal(v).scaleb(-2) for v in series.to_list()]
+    return [None if v is None else Decimal(v).quantize(Decimal("0.01")) for v in series.to_list()]
+
+
+@dataclass
+class BatchResult:
+    issues: list[tuple[int | None, str, str, str, dict[str, str], str]]
+    bad_rows: set[int]
+
+
+def _normalise_batch(
+    df: pl.DataFrame, f2h: dict[str, str], today: date
+) -> tuple[dict[str, pl.Series], BatchResult]:
+    required = {f.name for f in fields_for("cases") if f.required}
+    funcs = _normalisers(today)
+    values: dict[str, pl.Series] = {}
+    issues: list[tuple[int | None, str, str, str, dict[str, str], str]] = []
+    bad: set[int] = set()
+    rows = df.get_column("__row")
+    for field_name, header in f2h.items():
+        raw = df.get_column(header)
+        vals, codes = funcs[field_name](raw)
+        empty = raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
+        if field_name in required:
+            codes = pl.select(
+                pl.when(empty).then(pl.lit("empty")).otherwise(codes).alias("c")
+            ).to_series()
+        else:
+            # A blank optional cell (or a placeholder such as "-" or "无") is simply absent.
+            codes = pl.select(
+                pl.when(codes == "empty").then(None).otherwise(codes).alias("c")
+            ).to_series()
+        values[field_name] = vals
+        problems = pl.DataFrame({"row": rows, "raw": raw, "code": codes}).filter(
+            pl.col("code").is_not_null()
+        )
+        severity = "warning" if field_name in SOFT_FIELDS else "error"
+        for row, raw_value, code in problems.iter_rows():
+            params = _params(code, field_name)
+            issues.append((row, header, _show(field_name, raw_value), code, params, severity))
+            if severity == "error":
+                bad.add(row)
+            else:
+                # Drop the bad optional value; the case still loads.
+                pass
+        if field_name in SOFT_FIELDS and problems.height:
+            mask = codes.is_not_null()
+            values[field_name] = pl.select(
+                pl.when(mask).then(None).otherwise(vals).alias("v")
+            ).to_series()
+    return values, BatchResult(issues=issues, bad_rows=bad)
+
+
+TEXT_LIMITS = {"home_address": 200, "employer": 200, "employer_address": 200}
+
+
+def _params(code: str, field_name: str) -> dict[str, str]:
+    """The parameters of a message the vectorised normalisers report only as a code."""
+    if code == "text_too_long":
+        return {"max_len": str(TEXT_LIMITS.get(field_name, 80))}
+    if code == "amount_too_large":
+        return {"limit": f"{nz.AMOUNT_LIMIT:,.2f}"}
+    return {}
+
+
+def _column(values: dict[str, pl.Series], name: str, height: int) -> list[Any]:
+    series = values.get(name)
+    return series.to_list() if series is not None else [None] * height
+
+
+def stage_cases(
+    job: ImportJob, *, path: Path, limits: ReadLimits, progress: Callable[[Counters], None]
+) -> Counters:
+    """Phase 1: read, normalise, seal and stage every row; report and quarantine bad ones."""
+    table = open_table(path, encoding=job.encoding or None, sheet=job.sheet or None, limits=limits)
+    f2h = {f: h for h, f in job.columns.items() if f not in (CUSTOM, IGNORE)}
+    custom_headers = [h for h, f in job.columns.items() if f == CUSTOM and h in table.headers]
+    today = now().date()
+    sealer = Sealer()
+    counters = Counters()
+    is_pg = connection.vendor == "postgresql"
+    org = job.organisation_id
+    for df in table.batches(BATCH_ROWS):
+        height = df.height
+        values, result = _normalise_batch(df, f2h, today)
+        counters.read += height
+        rows = df.get_column("__row").to_list()
+        good_idx = [i for i, r in enumerate(rows) if r not in result.bad_rows]
+        counters.invalid += height - len(good_idx)
+        counters.valid += len(good_idx)
+        counters.warnings += sum(1 for i in result.issues if i[5] == "warning")
+        _write_issues(job, result.issues)
+        _quarantine(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
+        staged, contacts = _seal_rows(
+            job, values, rows, good_idx, df, custom_headers, sealer, is_pg, today
+        )
+        insert_rows(StagedCase._meta.db_table, STAGED_CASE_COLUMNS, staged)
+        insert_rows(StagedContact._meta.db_table, STAGED_CONTACT_COLUMNS, contacts)
+        progress(counters)
+    del org
+    return counters
+
+
+STAGED_CASE_COLUMNS = [
+    "job_id",
+    "row_number",
+    "state",
+    "hold_reason",
+    "client_case_number",
+    "product",
+    "debtor_uid",
+    "debtor_pii",
+    "id_number_bidx",
+    "name_bidx",
+    "birth_year",
+    "gender",
+    "province",
+    "city",
+    "account_sealed",
+    "account_bidx",
+    "key_id",
+    "principal",
+    "interest",
+    "fees",
+    "total_owed",
+    "overdue_days",
+    "stage",
+    "region",
+    "custom_sealed",
+]
+STAGED_CONTACT_COLUMNS = [
+    "job_id",
+    "row_number",
+    "uid",
+    "kind",
+    "role",
+    "label",
+    "sealed",
+    "value_bidx",
+    "key_id",
+]
+
+
+def _uuid_value(u: uuid.UUID, is_pg: bool) -> Any:
+    return u if is_pg else u.hex  # Django stores UUIDs as 32 hex characters on SQLite
+
+
+def _product(text: str | None) -> str:
+    if text and ("贷" in text or "loan" in text.lower()):
+        return Case.Product.LOAN
+    return Case.Product.CARD
+
+
+def _seal_rows(
+    job: ImportJob,
+    values: dict[str, pl.Series],
+    rows: list[int],
+    good_idx: list[int],
+    df: pl.DataFrame,
+    custom_headers: list[str],
+    sealer: Sealer,
+    is_pg: bool,
+    today: date,
+) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
+    height = len(rows)
+    col = {name: _column(values, name, height) for name in values}
+    zero = Decimal("0.00")
+    principal = _to_decimal(values["principal"]) if "principal" in values else [zero] * height
+    interest = _to_decimal(values["interest"]) if "interest" in values else [None] * height
+    fees = _to_decimal(values["fees"]) if "fees" in values else [None] * height
+    total = _to_decimal(values["total_owed"]) if "total_owed" in values else [None] * height
+    days = col.get("overdue_days") or [None] * height
+    since = col.get("overdue_since") or [None] * height
+    stage = col.get("stage") or [None] * height
+    customs = {h: df.get_column(h).to_list() for h in custom_headers}
+    staged: list[tuple[Any, ...]] = []
+    contacts: list[tuple[Any, ...]] = []
+    kid = sealer.key_id
+    for i in good_idx:
+        row = rows[i]
+        id_number = col["id_number"][i]
+        name = col["name"][i]
+        debtor_uid = uuid.uuid4()
+        pii = {
+            "name": name,
+            "id_number": id_number,
+            "employer": (col.get("employer") or [""] * height)[i] or "",
+            "employer_address": (col.get("employer_address") or [""] * height)[i] or "",
+        }
+        debtor_pii = sealer.seal_json(pii, b"debtor:" + str(debtor_uid).encode())
+        account = col["account_number"][i]
+        account_bidx = sealer.blind("account", account.replace(" ", ""))
+        account_sealed = sealer.seal(
+            account.encode(),
+            b"case-account:" + str(job.organisation_id).encode() + b":" + account_bidx.encode(),
+        )
+        p = principal[i] or zero
+        it = interest[i] or zero
+        fe = fees[i] or zero
+        tot = total[i] if total[i] is not None else p + it + fe
+        overdue = days[i]
+        if overdue is None and since[i] is not None:
+            overdue = max(0, (today - since[i]).days)
+        overdue = int(overdue or 0)
+        stg = stage[i] or Case.stage_for(overdue)
+        province = (col.get("province") or [""] * height)[i] or ""
+        city = (col.get("city") or [""] * height)[i] or ""
+        custom_sealed = None
+        if customs:
+            data = {h: customs[h][i] for h in custom_headers if customs[h][i] not in (None, "")}
+            if data:
+                custom_sealed = sealer.seal_json(data, b"case-custom:" + str(debtor_uid).encode())
+        staged.append(
+            (
+                job.pk,
+                row,
+                "valid",
+                "",
+                col["client_case_number"][i],
+                _product((col.get("product") or [None] * height)[i]),
+                _uuid_value(debtor_uid, is_pg),
+                debtor_pii,
+                sealer.blind("id_number", id_number),
+                sealer.blind("name", name),
+                int(id_number[6:10]),
+                "M" if int(id_number[16]) % 2 else "F",
+                province[:20],
+                city[:40],
+                account_sealed,
+                account_bidx,
+                kid,
+                p,
+                it,
+                fe,
+                tot,
+                overdue,
+                stg,
+                (province + city)[:60],
+                custom_sealed,
+            )
+        )
+        for field_name, kind, label in DEBTOR_CONTACTS:
+            value = (col.get(field_name) or [None] * height)[i]
+            if value:
+                contacts.append(
+                    _contact(job, row, kind, "debtor", label, value, None, sealer, is_pg)
+                )
+        for n in range(1, MAX_CONTACTS + 1):
+            phone = (col.get(f"contact{n}_phone") or [None] * height)[i]
+            if not phone:
+                continue
+            relation = (col.get(f"contact{n}_relation") or [None] * height)[i]
+            person = (col.get(f"contact{n}_name") or [None] * height)[i]
+            contacts.append(
+                _contact(
+                    job,
+                    row,
+                    "phone",
+                    relation_role(relation),
+                    (relation or "联系人")[:40],
+                    phone,
+                    person,
+                    sealer,
+                    is_pg,
+                )
+            )
+    return iter(staged), iter(contacts)
+
+
+def _contact(
+    job: ImportJob,
+    row: int,
+    kind: str,
+    role: str,
+    label: str,
+    value: str,
+    name: str | None,
+    sealer: Sealer,
+    is_pg: bool,
+) -> tuple[Any, ...]:
+    uid = uuid.uuid4()
+    sealed = sealer.seal_json({"value": value, "name": name or ""}, b"contact:" + str(uid).encode())
+    if kind == "phone":
+        bidx = sealer.blind("phone", value)
+    elif kind == "email":
+        bidx = sealer.blind("email", value.strip().lower())
+    else:
+        bidx = ""
+    return (job.pk, row, _uuid_value(uid, is_pg), kind, role, label, sealed, bidx, sealer.key_id)
+
+
+def _write_issues(
+    job: ImportJob, issues: list[tuple[int | None, str, str, str, dict[str, str], str]]
+) -> None:
+    if not issues:
+        return
+    ImportIssue.objects.bulk_create(
+        [
+            ImportIssue(
+                job=job,
+                row_number=row,
+                column=column[:100],
+                value_masked=value[:100],
+                code=code,
+                params=params,
+                severity=severity,
+            )
+            for row, column, value, code, params, severity in issues
+        ],
+        batch_size=2000,
+    )
+
+
+def _quarantine(
+    job: ImportJob, df: pl.DataFrame, bad_rows: list[int], f2h: dict[str, str], sealer: Sealer
+) -> None:
+    if not bad_rows:
+        return
+    wanted = set(bad_rows)
+    number_header = f2h.get("client_case_number")
+    objs = []
+    for record in df.filter(pl.col("__row").is_in(list(wanted))).iter_rows(named=True):
+        row = record.pop("__row")
+        aad = b"quarantine:" + str(job.pk).encode() + b":" + str(row).encode()
+        objs.append(
+            QuarantinedRow(
+                job=job,
+                row_number=row,
+                client_case_number=(record.get(number_header) or "")[:80] if number_header else "",
+                sealed=sealer.seal_json({k: v for k, v in record.items() if v is not None}, aad),
+            )
+        )
+    QuarantinedRow.objects.bulk_create(objs, batch_size=1000)

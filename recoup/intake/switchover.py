@@ -1,0 +1,171 @@
+"""Phases 2 and 3 of a new-case import: set-based filters, then the one switch-over.
+
+Plain SQL that runs unchanged on PostgreSQL and SQLite (≥ 3.33 for UPDATE … FROM and window
+functions); the few differences (JSON construction) are chosen by vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+from recoup.intake.models import ImportJob
+
+S = "intake_stagedcase"
+C = "intake_stagedcontact"
+LOADABLE = "('valid', 'held')"
+
+
+@dataclass
+class FilterCounts:
+    valid: int = 0
+    held: int = 0
+    duplicate: int = 0
+    existing: int = 0
+
+
+def _exec(sql: str, params: list[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount or 0)
+
+
+def _json_params(*pairs: str) -> str:
+    """A SQL expression building a JSON object from column pairs, per vendor."""
+    args = ", ".join(pairs)
+    if connection.vendor == "postgresql":
+        return f"json_build_object({args})::jsonb"
+    return f"json_object({args})"
+
+
+def filter_staged(job: ImportJob, *, number_header: str) -> FilterCounts:
+    """Mark duplicates, case numbers already present, and stop-listed debtors; report them."""
+    org, contract = job.organisation_id, job.contract_id
+    # 1. Repeats of a case number within the file: the first row wins.
+    _exec(
+        f"UPDATE {S} SET state = 'duplicate' FROM ("
+        f"  SELECT id AS sid, ROW_NUMBER() OVER ("
+        f"    PARTITION BY client_case_number ORDER BY row_number) AS rn"
+        f"  FROM {S} WHERE job_id = %s) d "
+        f"WHERE {S}.id = d.sid AND d.rn > 1",
+        [job.pk],
+    )
+    # 2. A case with this number already exists under the contract.
+    _exec(
+        f"UPDATE {S} SET state = 'existing' WHERE job_id = %s AND state = 'valid' AND EXISTS ("
+        f"  SELECT 1 FROM cases_case c WHERE c.contract_id = %s"
+        f"  AND c.client_case_number = {S}.client_case_number)",
+        [job.pk, contract],
+    )
+    # 3. The debtor is on the stop list: loaded, but held with the list's reason.
+    listed = (
+        "SELECT e.reason FROM cases_stoplistentry e WHERE e.organisation_id = %s "
+        f"AND e.id_number_bidx = {S}.id_number_bidx AND e.removed_at IS NULL"
+    )
+    _exec(
+        f"UPDATE {S} SET state = 'held', hold_reason = ({listed} ORDER BY e.id LIMIT 1) "
+        f"WHERE job_id = %s AND state = 'valid' AND EXISTS ({listed})",
+        [org, job.pk, org],
+    )
+    # Report every filtered row: nothing is dropped silently.
+    reports = [
+        ("duplicate", "error", "duplicate_in_file", _json_params("'header'", "%s")),
+        ("existing", "error", "case_exists", _json_params("'header'", "%s")),
+        ("held", "notice", "stop_listed", _json_params("'reason'", "hold_reason")),
+    ]
+    for state, severity, code, params_sql in reports:
+        params: list[Any] = [job.pk, severity, number_header[:100], code]
+        if "%s" in params_sql:
+            params.append(number_header)
+        params.append(job.pk)
+        params.append(state)
+        _exec(
+            "INSERT INTO intake_importissue "
+            '(job_id, severity, row_number, "column", value_masked, code, params) '
+            f"SELECT %s, %s, row_number, %s, client_case_number, %s, {params_sql} "
+            f"FROM {S} WHERE job_id = %s AND state = %s",
+            params,
+        )
+    counts = FilterCounts()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT state, COUNT(*) FROM {S} WHERE job_id = %s GROUP BY state", [job.pk]
+        )
+        for state, n in cursor.fetchall():
+            setattr(counts, state, int(n))
+    return counts
+
+
+def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
+    """Insert debtors, cases, contacts and holds from staging. Caller holds the transaction."""
+    org, contract = job.organisation_id, job.contract_id
+    client = job.contract.client_id
+    assert job.batch_id is not None
+    assert job.branch_id is not None
+    ts = connection.ops.adapt_datetimefield_value(at)
+    false = "FALSE" if connection.vendor == "postgresql" else "0"
+    # New debtors: the first loadable row per person, unless the agency already knows them.
+    _exec(
+        "INSERT INTO cases_debtor (organisation_id, uid, pii, pii_key_id, id_number_bidx, "
+        "name_bidx, birth_year, gender, province, city, created_at, updated_at) "
+        "SELECT %s, s.debtor_uid, s.debtor_pii, s.key_id, s.id_number_bidx, s.name_bidx, "
+        "s.birth_year, s.gender, s.province, s.city, %s, %s "
+        f"FROM {S} s JOIN (SELECT MIN(row_number) AS rn FROM {S} "
+        f"  WHERE job_id = %s AND state IN {LOADABLE} GROUP BY id_number_bidx) f "
+        "ON s.row_number = f.rn "
+        "WHERE s.job_id = %s AND NOT EXISTS (SELECT 1 FROM cases_debtor d "
+        "  WHERE d.organisation_id = %s AND d.id_number_bidx = s.id_number_bidx)",
+        [org, ts, ts, job.pk, job.pk, org],
+    )
+    loaded = _exec(
+        "INSERT INTO cases_case (organisation_id, client_id, contract_id, batch_id, debtor_id, "
+        "client_case_number, product, account_sealed, account_key_id, account_bidx, currency, "
+        "principal, interest, fees, total_owed, entrusted_amount, overdue_days, stage, "
+        "branch_id, region, status, status_changed_at, placed_at, custom_sealed, "
+        "created_at, updated_at) "
+        "SELECT %s, %s, %s, %s, d.id, s.client_case_number, s.product, s.account_sealed, "
+        "s.key_id, s.account_bidx, 'CNY', s.principal, s.interest, s.fees, s.total_owed, "
+        "s.total_owed, s.overdue_days, s.stage, %s, s.region, 'pending', %s, %s, "
+        "s.custom_sealed, %s, %s "
+        f"FROM {S} s JOIN cases_debtor d ON d.organisation_id = %s "
+        "AND d.id_number_bidx = s.id_number_bidx "
+        f"WHERE s.job_id = %s AND s.state IN {LOADABLE}",
+        [org, client, contract, job.batch_id, job.branch_id, ts, ts, ts, ts, org, job.pk],
+    )
+    # Contact points: one per debtor, role and number (the same person may appear on several
+    # rows); addresses have no blind index and are kept per row.
+    _exec(
+        "INSERT INTO cases_contactpoint (organisation_id, debtor_id, uid, kind, role, label, "
+        "sealed, pii_key_id, value_bidx, validity, source, refused_contact, created_at, "
+        "updated_at) "
+        "SELECT %s, d.id, x.uid, x.kind, x.role, x.label, x.sealed, x.key_id, x.value_bidx, "
+        f"'unknown', 'client', {false}, %s, %s FROM ("
+        "  SELECT c.*, s.id_number_bidx AS dbidx, ROW_NUMBER() OVER ("
+        "    PARTITION BY s.id_number_bidx, c.kind, c.role, "
+        "    CASE WHEN c.value_bidx = '' THEN CAST(c.uid AS TEXT) ELSE c.value_bidx END "
+        "    ORDER BY c.row_number) AS rn "
+        f"  FROM {C} c JOIN {S} s ON s.job_id = c.job_id AND s.row_number = c.row_number "
+        f"  WHERE c.job_id = %s AND s.state IN {LOADABLE}) x "
+        "JOIN cases_debtor d ON d.organisation_id = %s AND d.id_number_bidx = x.dbidx "
+        "WHERE x.rn = 1 AND NOT (x.value_bidx <> '' AND EXISTS ("
+        "  SELECT 1 FROM cases_contactpoint e WHERE e.organisation_id = %s "
+        "  AND e.debtor_id = d.id AND e.value_bidx = x.value_bidx AND e.role = x.role))",
+        [org, ts, ts, job.pk, org, org],
+    )
+    _exec(
+        "INSERT INTO cases_hold (organisation_id, case_id, reason, note, set_by_id, created_at, "
+        "updated_at) "
+        "SELECT %s, c.id, 'stop_list', s.hold_reason, %s, %s, %s "
+        f"FROM {S} s JOIN cases_case c ON c.contract_id = %s "
+        "AND c.client_case_number = s.client_case_number "
+        "WHERE s.job_id = %s AND s.state = 'held'",
+        [org, actor_id, ts, ts, contract, job.pk],
+    )
+    return loaded
+
+
+def clear_staging(job: ImportJob) -> None:
+    _exec(f"DELETE FROM {C} WHERE job_id = %s", [job.pk])
+    _exec(f"DELETE FROM {S} WHERE job_id = %s", [job.pk])
