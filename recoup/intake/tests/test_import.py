@@ -250,3 +250,43 @@ def test_blank_optional_cells_are_absent_not_errors(world, bank_file):
     assert not ImportIssue.objects.filter(job=job).exists()
     case = Case.objects.get(batch_id=job.batch_id)
     assert case.total_owed == case.principal
+
+
+def test_the_demo_sample_file_imports_with_its_planted_problems(world, tmp_path):
+    from recoup.demo.sample_files import write_sample_bank_file
+
+    path = write_sample_bank_file(tmp_path / "sample.csv", rows=100)
+    with path.open("rb") as fh:
+        job = upload(world, fh, name="sample.csv")
+    assert job.encoding == "gb18030"
+    job = run(world, job)
+    assert job.status == "succeeded", job.error_message
+    assert job.rows_read == 100
+    assert job.rows_invalid == 4  # two bad check digits, two negative principals
+    assert job.rows_duplicate == 1
+    assert job.rows_loaded == 95
+
+
+def test_an_xlsx_file_imports_like_a_csv(world, tmp_path):
+    from openpyxl import Workbook
+
+    from recoup.intake.tests.conftest import HEADERS
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "委案清单"
+    ws.append(HEADERS)
+    for n in (1, 2):
+        values = row(n)
+        values[4] = 10000.5  # numbers as numbers, as Excel stores them
+        values[7] = 45
+        ws.append(values)
+    path = tmp_path / "bank.xlsx"
+    wb.save(path)
+    with path.open("rb") as fh:
+        job = upload(world, fh, name="bank.xlsx")
+    job = run(world, job)
+    assert job.status == "succeeded", job.error_message
+    case = Case.objects.get(batch_id=job.batch_id, client_case_number="N00001")
+    assert case.principal == Decimal("10000.50")
+    assert case.overdue_days == 45

@@ -1,7 +1,9 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from recoup.demo.sample_files import write_sample_bank_file
 from recoup.demo.services import DEMO_PASSWORD, demo_seed
 
 
@@ -21,3 +23,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.username:<14} {'、'.join(login.roles):<22} {login.name}  [{login.where}]"
             )
+        sample = settings.BASE_DIR / "var" / "demo" / "甲银行-样例委案文件.csv"
+        if not sample.exists():
+            write_sample_bank_file(sample)
+        self.stdout.write(
+            f"A synthetic bank file to try the import (案件导入, as bj_assistant): {sample}"
+        )
