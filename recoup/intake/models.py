@@ -83,6 +83,7 @@ class ImportJob(TimeStampedModel):
     sha256 = models.CharField(max_length=64)
     encoding = models.CharField(max_length=20, blank=True)  # chosen by the user, else detected
     sheet = models.CharField(max_length=100, blank=True)
+    headers = models.JSONField(default=list)  # read once at upload (an XLSX opens slowly)
     columns = models.JSONField(default=dict)  # the mapping used, frozen at upload
     error_policy = models.CharField(max_length=12)  # the contract's policy at upload
     received_at = models.DateTimeField(_("接收时间"))
@@ -230,3 +231,58 @@ class StagedContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row_number}:{self.kind}"
+
+
+class IncrementalRow(models.Model):
+    """One row of an incremental file (balances, recalls, closures, repayments), kept as the
+    record of what the client sent and what it did to which case.
+
+    Repayment rows are stored matched to their case (by client case number, card/loan
+    number or ID number); posting them to balances is the money module's work (``posted``).
+    """
+
+    class State(models.TextChoices):
+        VALID = "valid", "valid"  # matched, waiting for the switch-over
+        APPLIED = "applied", "applied"  # done (a repayment: stored, matched)
+        UNMATCHED = "unmatched", "unmatched"  # no case found: reported, kept for manual matching
+        DUPLICATE = "duplicate", "duplicate"  # a transaction id already received
+        SKIPPED = "skipped", "skipped"  # the case is already closed: nothing to change
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    contract = models.ForeignKey("clients.Contract", on_delete=models.PROTECT, related_name="+")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    kind = models.CharField(max_length=12, choices=FileKind.choices)
+    row_number = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.VALID)
+    client_case_number = models.CharField(max_length=80, blank=True)
+    account_bidx = models.CharField(max_length=32, blank=True)
+    id_number_bidx = models.CharField(max_length=32, blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    match_method = models.CharField(max_length=16, blank=True)
+    principal = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    interest = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    fees = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    total_owed = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    previous_total = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
+    paid_at = models.DateField(null=True)
+    effective_on = models.DateField(null=True)
+    reason = models.CharField(max_length=200, blank=True)
+    transaction_id = models.CharField(max_length=80, blank=True)
+    channel = models.CharField(max_length=40, blank=True)
+    posted = models.BooleanField(default=False)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        indexes = [
+            models.Index(fields=["job", "state"], name="incr_job_state"),
+            models.Index(fields=["contract", "transaction_id"], name="incr_contract_txn"),
+            models.Index(fields=["case"], name="incr_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number} {self.kind}"

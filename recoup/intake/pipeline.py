@@ -249,7 +249,13 @@ def stage_cases(
     job: ImportJob, *, path: Path, limits: ReadLimits, progress: Callable[[Counters], None]
 ) -> Counters:
     """Phase 1: read, normalise, seal and stage every row; report and quarantine bad ones."""
-    table = open_table(path, encoding=job.encoding or None, sheet=job.sheet or None, limits=limits)
+    with open_table(
+        path, encoding=job.encoding or None, sheet=job.sheet or None, limits=limits
+    ) as table:
+        return _stage_table(job, table, progress)
+
+
+def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None]) -> Counters:
     f2h = {f: h for h, f in job.columns.items() if f not in (CUSTOM, IGNORE)}
     custom_headers = [h for h, f in job.columns.items() if f == CUSTOM and h in table.headers]
     today = now().date()

@@ -150,13 +150,14 @@ def _create_job(
             % {"batch": where, "job": existing.pk, "status": existing.get_status_display()}
         )
     try:
-        table = open_table(
+        with open_table(
             Path(default_storage.path(stored)),
             encoding=upload.encoding or None,
             sheet=upload.sheet or None,
             limits=read_limits(),
-        )
-        headers = table.headers
+        ) as table:
+            headers = table.headers
+            detected = table.encoding or ""
     except ReadError as exc:
         raise RecoupError(exc.message(), code=exc.code) from exc
     columns = upload.columns
@@ -204,7 +205,8 @@ def _create_job(
             file_name=upload.file_name[:255],
             file_size=size,
             sha256=sha,
-            encoding=upload.encoding or table.encoding or "",
+            encoding=upload.encoding or detected,
+            headers=headers,
             sheet=upload.sheet,
             columns=columns,
             error_policy=contract.import_error_policy,
@@ -242,13 +244,8 @@ def _default_branch(actor: User, contract: Contract) -> OrgUnit | None:
 
 
 def job_headers(job: ImportJob) -> list[str]:
-    table = open_table(
-        local_path(job),
-        encoding=job.encoding or None,
-        sheet=job.sheet or None,
-        limits=read_limits(),
-    )
-    return table.headers
+    """The file's headers, read once at upload (opening a large XLSX takes seconds)."""
+    return list(job.headers)
 
 
 @transaction.atomic

@@ -107,13 +107,13 @@ def _mapping_from_post(request: HttpRequest, headers: list[str]) -> dict[str, st
 
 def _preview(job: ImportJob, headers: list[str]) -> list[list[str]]:
     """The first rows, with the columns mapped to personal data masked."""
-    table = open_table(
+    with open_table(
         services.local_path(job),
         encoding=job.encoding or None,
         sheet=job.sheet or None,
         limits=services.read_limits(),
-    )
-    frame: pl.DataFrame = table.preview(PREVIEW_ROWS)
+    ) as table:
+        frame: pl.DataFrame = table.preview(PREVIEW_ROWS)
     personal = {h for h, f in job.columns.items() if f in PERSONAL_FIELDS}
     rows = []
     for record in frame.iter_rows(named=True):
