@@ -9,7 +9,7 @@ says what is missing or doubled before anything is imported.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
@@ -127,6 +127,11 @@ CASE_FIELDS: list[Field] = [
     *_contact_fields(),
 ]
 
+
+def _case_field(name: str) -> Field:
+    return next(f for f in CASE_FIELDS if f.name == name)
+
+
 KIND_FIELDS: dict[str, list[Field]] = {
     "cases": CASE_FIELDS,
     "balances": [
@@ -154,9 +159,9 @@ KIND_FIELDS: dict[str, list[Field]] = {
             True,
             ("流水号", "交易号", "transaction id"),
         ),
-        Field("client_case_number", gettext_lazy("委托方案件号"), False, ("案件号", "委案编号")),
-        Field("account_number", gettext_lazy("卡号/账号"), False, ("卡号", "账号")),
-        Field("id_number", gettext_lazy("证件号码"), False, ("身份证号", "证件号")),
+        replace(_case_field("client_case_number"), required=False),
+        replace(_case_field("account_number"), required=False),
+        replace(_case_field("id_number"), required=False),
         Field("amount", gettext_lazy("还款金额"), True, ("金额", "回款金额", "入账金额")),
         Field("paid_at", gettext_lazy("还款日期"), True, ("还款时间", "入账日期", "交易日期")),
         Field("channel", gettext_lazy("还款渠道"), False, ("渠道",)),
@@ -218,7 +223,7 @@ def check_mapping(mapping: dict[str, str], headers: list[str], kind: str) -> lis
             problems.append(_("缺少必填字段“%(field)s”。") % {"field": field.label})
     for group in ANY_OF.get(kind, []):
         if not set(group) & set(targets):
-            labels = "、".join(str(known[g].label) for g in group)
+            labels = _("、").join(str(known[g].label) for g in group)
             problems.append(_("至少需要以下字段之一：%(fields)s") % {"fields": labels})
     if kind == "cases" and "overdue_days" not in targets and "overdue_since" not in targets:
         problems.append(_("需要“逾期天数”或“逾期起始日”之一。"))

@@ -21,7 +21,7 @@ ENCODINGS = [
 
 class UploadForm(BootstrapFormMixin, forms.Form):
     contract = forms.TypedChoiceField(label=_("合作协议"), coerce=int)
-    kind = forms.ChoiceField(label=_("文件类型"), choices=[(FileKind.CASES, FileKind.CASES.label)])
+    kind = forms.ChoiceField(label=_("文件类型"), choices=FileKind.choices)
     file = forms.FileField(label=_("文件（CSV 或 XLSX）"))
     received_at = forms.DateTimeField(
         label=_("接收时间"),

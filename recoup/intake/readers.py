@@ -343,7 +343,7 @@ class TableFile:
         counts = Counter(headers)
         duplicates = [h for h, count in counts.items() if count > 1 or h == ROW_COLUMN]
         if duplicates:
-            raise ReadError("duplicate_headers", headers="、".join(duplicates))
+            raise ReadError("duplicate_headers", headers=gettext("、").join(duplicates))
         self.headers = headers
         self._raw_names = [f"_{i}" for i in range(len(cleaned))]
 
@@ -575,7 +575,7 @@ class _XlsxTable(TableFile):
             for name in names:
                 if name.strip() == sheet.strip():
                     return name
-        raise ReadError("sheet_not_found", sheet=sheet, sheets="、".join(names))
+        raise ReadError("sheet_not_found", sheet=sheet, sheets=gettext("、").join(names))
 
     def _raw_frames(self, batch_rows: int, *, preview: bool) -> Generator[pl.DataFrame]:
         rows = itertools.islice(self._sheet.iter_rows(), self._header_row, None)

@@ -27,9 +27,16 @@ from recoup.core.clock import now
 from recoup.core.db import refresh_planner_statistics
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.core.identity import IdentifierError, mask_id_number, normalise_id_number
-from recoup.intake import switchover
+from recoup.intake import incremental, switchover
 from recoup.intake.fields import check_mapping, suggest_mapping
-from recoup.intake.models import ColumnMapping, FileKind, ImportIssue, ImportJob, QuarantinedRow
+from recoup.intake.models import (
+    ColumnMapping,
+    FileKind,
+    ImportIssue,
+    ImportJob,
+    IncrementalRow,
+    QuarantinedRow,
+)
 from recoup.intake.permissions import STOP_LIST_KEEPERS, can_import
 from recoup.intake.pipeline import Counters, stage_cases
 from recoup.intake.readers import ReadError, ReadLimits, open_table
@@ -50,7 +57,7 @@ class MappingProblems(RecoupError):
     code = "mapping"
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("；".join(problems))
+        super().__init__(" ".join(problems))
         self.problems = problems
 
 
@@ -121,8 +128,8 @@ def import_upload(*, upload: Upload, actor: User, confirm: bool = False) -> Impo
         raise PermissionDenied(_("你没有权限为该合作协议导入文件。"))
     if contract.status != "active":
         raise RecoupError(_("合作协议未生效，不能接收案件。"))
-    if upload.kind != FileKind.CASES:
-        raise RecoupError(_("该文件类型的导入尚未开放。"), code="kind_not_supported")
+    if upload.kind not in FileKind.values:
+        raise RecoupError(_("未知的文件类型。"), code="kind_unknown")
     stored, sha, size = _store(upload.file, upload.file_name)
     try:
         return _create_job(upload, actor, stored, sha, size, confirm)
@@ -176,7 +183,10 @@ def _create_job(
     if received > now():
         raise RecoupError(_("接收时间不能晚于现在。"))
     with transaction.atomic():
-        if upload.resubmission_of is not None:
+        batch: Batch | None = None
+        if upload.kind != FileKind.CASES:
+            pass  # incremental files change existing cases: no new batch
+        elif upload.resubmission_of is not None:
             batch = upload.resubmission_of.batch
             branch = upload.resubmission_of.branch or branch
         else:
@@ -257,7 +267,7 @@ def import_confirm(
         raise PermissionDenied(_("你没有权限为该合作协议导入文件。"))
     if job.status != ImportJob.Status.DRAFT:
         raise RecoupError(_("该导入任务已确认。"))
-    if job.branch is None:
+    if job.kind == FileKind.CASES and job.branch is None:
         raise RecoupError(_("请选择接收案件的分公司。"))
     headers = job_headers(job)
     problems = check_mapping(columns, headers, job.kind)
@@ -354,23 +364,10 @@ def import_run(*, job_id: int) -> ImportJob:
         )
     succeeded = False
     try:
-        counters = stage_cases(job, path=path, limits=read_limits(), progress=_progress(job))  # type: ignore[arg-type]
-        number_header = next(h for h, f in job.columns.items() if f == "client_case_number")
-        filtered = switchover.filter_staged(job, number_header=number_header)
-        errors = counters.invalid + filtered.duplicate
-        if job.error_policy == "reject" and errors:
-            # The contract says one bad row rejects the batch: nothing is loaded.
-            with transaction.atomic():
-                _finish(job, ImportJob.Status.REJECTED, counters, filtered, 0)
+        if job.kind == FileKind.CASES:
+            succeeded = _run_cases(job, path)
         else:
-            with transaction.atomic():
-                actor_id = job.created_by_id
-                assert actor_id is not None
-                loaded = switchover.switch_over(job, actor_id=actor_id, at=now())
-                _finish(job, ImportJob.Status.SUCCEEDED, counters, filtered, loaded)
-                switchover.clear_staging(job)
-                succeeded = True
-            refresh_planner_statistics()
+            succeeded = _run_incremental(job, path)
     except ReadError as exc:
         _fail(job, exc.code, exc.message())
     except Exception as exc:
@@ -384,8 +381,75 @@ def import_run(*, job_id: int) -> ImportJob:
     finally:
         if not succeeded:
             switchover.clear_staging(job)
+            IncrementalRow.objects.filter(job=job).delete()
     job.refresh_from_db()
     return job
+
+
+def _run_cases(job: ImportJob, path: Path) -> bool:
+    counters = stage_cases(job, path=path, limits=read_limits(), progress=_progress(job))  # type: ignore[arg-type]
+    number_header = next(h for h, f in job.columns.items() if f == "client_case_number")
+    filtered = switchover.filter_staged(job, number_header=number_header)
+    if job.error_policy == "reject" and counters.invalid + filtered.duplicate:
+        # The contract says one bad row rejects the batch: nothing is loaded.
+        with transaction.atomic():
+            _finish(job, ImportJob.Status.REJECTED, counters, filtered, 0)
+        return False
+    with transaction.atomic():
+        actor_id = job.created_by_id
+        assert actor_id is not None
+        loaded = switchover.switch_over(job, actor_id=actor_id, at=now())
+        _finish(job, ImportJob.Status.SUCCEEDED, counters, filtered, loaded)
+        switchover.clear_staging(job)
+    refresh_planner_statistics()
+    return True
+
+
+def _run_incremental(job: ImportJob, path: Path) -> bool:
+    counters = incremental.stage_incremental(
+        job,
+        path=path,
+        limits=read_limits(),
+        progress=_progress(job),  # type: ignore[arg-type]
+    )
+    counts = incremental.filter_incremental(job)
+    unmatched = counts.get("unmatched", 0)
+    errors = counters.invalid + counts.get("duplicate", 0)
+    if job.kind != FileKind.REPAYMENTS:
+        errors += unmatched  # a balance or closure for an unknown case is an error
+    status = ImportJob.Status.SUCCEEDED
+    if job.error_policy == "reject" and errors:
+        status = ImportJob.Status.REJECTED
+    with transaction.atomic():
+        changed = (
+            0
+            if status == ImportJob.Status.REJECTED
+            else incremental.apply_incremental(job, at=now())
+        )
+        at = now()
+        fields = {
+            "status": status,
+            "finished_at": at,
+            "rows_read": counters.read,
+            "rows_valid": counts.get("valid", 0),
+            "rows_invalid": counters.invalid,
+            "rows_duplicate": counts.get("duplicate", 0),
+            "rows_existing": counts.get("skipped", 0),
+            "rows_held": unmatched,
+            "rows_loaded": changed,
+            "updated_at": at,
+        }
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        audit_record(
+            action=f"intake.job.{status}",
+            actor=job.created_by,
+            organisation=job.organisation_id,
+            object_type="import_job",
+            object_id=job.pk,
+            data={k: v for k, v in fields.items() if k.startswith("rows_")}
+            | {"kind": job.kind, "sha256": job.sha256},
+        )
+    return status == ImportJob.Status.SUCCEEDED
 
 
 def _reset(job: ImportJob) -> None:
@@ -393,6 +457,7 @@ def _reset(job: ImportJob) -> None:
     switchover.clear_staging(job)
     ImportIssue.objects.filter(job=job).delete()
     QuarantinedRow.objects.filter(job=job).delete()
+    IncrementalRow.objects.filter(job=job).delete()
 
 
 def _finish(

@@ -196,3 +196,16 @@ def test_api_upload_with_a_missing_column_is_a_400_naming_it(world, client):
     assert response.status_code == 400
     assert "证件号码" in response.json()["error"]
     assert not Case.objects.filter(client_case_number="N1").exists()
+
+
+def test_issue_messages_render_in_english(world):
+    from django.utils import translation
+
+    from recoup.intake.messages import issue_message
+
+    with translation.override("en"):
+        assert issue_message("stop_listed", {"reason": "deceased"}) == (
+            "The debtor is on the stop list (Deceased); the case was imported and put on hold."
+        )
+        assert "ID number" in issue_message("id_checksum", {})
+    assert "停催名单" in issue_message("stop_listed", {"reason": "deceased"})

@@ -1,0 +1,277 @@
+"""Incremental files: balance updates, recalls (撤案), closures (结案) and repayments (还款).
+
+The same three phases as a new-case import (ADR 0008): rows are normalised and written to
+``IncrementalRow``; set-based SQL matches them to cases (client case number, then card/loan
+number, then the debtor's ID number) and marks duplicates and rows for closed cases; one
+transaction applies them. The rows stay as the record of what the client sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+from django.db import connection
+
+from recoup.core.bulk import insert_rows
+from recoup.core.crypto import Sealer
+from recoup.intake import normalise as nz
+from recoup.intake.fields import CUSTOM, IGNORE, fields_for
+from recoup.intake.models import ImportJob, IncrementalRow
+from recoup.intake.pipeline import Counters, _params, _quarantine, _show, _to_decimal, _write_issues
+from recoup.intake.readers import ReadLimits, open_table
+
+R = "intake_incrementalrow"
+TERMINAL = "('paid_off', 'settled', 'returned', 'closed')"
+COLUMNS = [
+    "organisation_id",
+    "contract_id",
+    "job_id",
+    "kind",
+    "row_number",
+    "state",
+    "client_case_number",
+    "account_bidx",
+    "id_number_bidx",
+    "match_method",
+    "principal",
+    "interest",
+    "fees",
+    "total_owed",
+    "amount",
+    "paid_at",
+    "effective_on",
+    "reason",
+    "transaction_id",
+    "channel",
+    "posted",
+]
+AMOUNTS = ("principal", "interest", "fees", "total_owed", "amount")
+DATES = ("as_of", "effective_on", "paid_at")
+
+
+def _normaliser(name: str, today: Any) -> Callable[[pl.Series], tuple[pl.Series, pl.Series]]:
+    if name in AMOUNTS:
+        return nz.parse_amount_series
+    if name in DATES:
+        return lambda s: nz.parse_date_series(s, today=today)
+    if name == "id_number":
+        return nz.parse_id_number_series
+    return lambda s: nz.clean_text_series(s, max_len=200 if name == "reason" else 80)
+
+
+def stage_incremental(
+    job: ImportJob, *, path: Any, limits: ReadLimits, progress: Callable[[Counters], None]
+) -> Counters:
+    """Phase 1 for incremental files: normalise, report bad rows, write ``IncrementalRow``s."""
+    from recoup.core.clock import now
+
+    f2h = {f: h for h, f in job.columns.items() if f not in (CUSTOM, IGNORE)}
+    required = {f.name for f in fields_for(job.kind) if f.required}
+    today = now().date()
+    sealer = Sealer()
+    counters = Counters()
+    with open_table(
+        path, encoding=job.encoding or None, sheet=job.sheet or None, limits=limits
+    ) as table:
+        for df in table.batches(50_000):
+            rows = df.get_column("__row").to_list()
+            values: dict[str, list[Any]] = {}
+            issues: list[tuple[int | None, str, str, str, dict[str, str], str]] = []
+            bad: set[int] = set()
+            for name, header in f2h.items():
+                raw = df.get_column(header)
+                vals, codes = _normaliser(name, today)(raw)
+                if name not in required:
+                    codes = pl.select(
+                        pl.when(codes == "empty").then(None).otherwise(codes).alias("c")
+                    ).to_series()
+                else:
+                    empty = raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
+                    codes = pl.select(
+                        pl.when(empty).then(pl.lit("empty")).otherwise(codes).alias("c")
+                    ).to_series()
+                problems = pl.DataFrame({"row": rows, "raw": raw, "code": codes}).filter(
+                    pl.col("code").is_not_null()
+                )
+                for row, raw_value, code in problems.iter_rows():
+                    issues.append(
+                        (row, header, _show(name, raw_value), code, _params(code, name), "error")
+                    )
+                    bad.add(row)
+                values[name] = _to_decimal(vals) if name in AMOUNTS else vals.to_list()
+            counters.read += len(rows)
+            counters.invalid += len(bad)
+            counters.valid += len(rows) - len(bad)
+            _write_issues(job, issues)
+            _quarantine(job, df, sorted(bad), f2h, sealer)
+            insert_rows(R, COLUMNS, _tuples(job, rows, bad, values, sealer))
+            progress(counters)
+    return counters
+
+
+def _tuples(
+    job: ImportJob, rows: list[int], bad: set[int], values: dict[str, list[Any]], sealer: Sealer
+) -> list[tuple[Any, ...]]:
+    out = []
+    n = len(rows)
+
+    def col(name: str) -> list[Any]:
+        return values.get(name) or [None] * n
+
+    numbers, accounts, ids = col("client_case_number"), col("account_number"), col("id_number")
+    effective = col("effective_on") if "effective_on" in values else col("as_of")
+    for i, row in enumerate(rows):
+        if row in bad:
+            continue
+        account = accounts[i]
+        ident = ids[i]
+        out.append(
+            (
+                job.organisation_id,
+                job.contract_id,
+                job.pk,
+                job.kind,
+                row,
+                "valid",
+                numbers[i] or "",
+                sealer.blind("account", account.replace(" ", "")) if account else "",
+                sealer.blind("id_number", ident) if ident else "",
+                "",
+                col("principal")[i],
+                col("interest")[i],
+                col("fees")[i],
+                col("total_owed")[i],
+                col("amount")[i],
+                col("paid_at")[i],
+                effective[i],
+                (col("reason")[i] or "")[:200],
+                (col("transaction_id")[i] or "")[:80],
+                (col("channel")[i] or "")[:40],
+                False,
+            )
+        )
+    return out
+
+
+def _exec(sql: str, params: list[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount or 0)
+
+
+def _report(job: ImportJob, state: str, severity: str, code: str) -> None:
+    _exec(
+        "INSERT INTO intake_importissue "
+        '(job_id, severity, row_number, "column", value_masked, code, params) '
+        f"SELECT %s, %s, row_number, '', client_case_number, %s, '{{}}' FROM {R} "
+        "WHERE job_id = %s AND state = %s",
+        [job.pk, severity, code, job.pk, state],
+    )
+
+
+def filter_incremental(job: ImportJob) -> dict[str, int]:
+    """Match rows to cases; mark unmatched rows, repeated transactions and closed cases."""
+    contract, org = job.contract_id, job.organisation_id
+    by_number = (
+        f"SELECT c.id FROM cases_case c WHERE c.contract_id = %s "
+        f"AND c.client_case_number = {R}.client_case_number"
+    )
+    _exec(
+        f"UPDATE {R} SET case_id = ({by_number}), match_method = 'case_number' "
+        f"WHERE job_id = %s AND client_case_number <> '' AND EXISTS ({by_number})",
+        [contract, job.pk, contract],
+    )
+    by_account = (
+        f"SELECT c.id FROM cases_case c WHERE c.contract_id = %s "
+        f"AND c.account_bidx = {R}.account_bidx"
+    )
+    _exec(
+        f"UPDATE {R} SET case_id = ({by_account} ORDER BY c.id DESC LIMIT 1), "
+        "match_method = 'account_number' "
+        f"WHERE job_id = %s AND case_id IS NULL AND account_bidx <> '' AND EXISTS ({by_account})",
+        [contract, job.pk, contract],
+    )
+    by_person = (
+        "SELECT c.id FROM cases_case c JOIN cases_debtor d ON d.id = c.debtor_id "
+        f"WHERE c.contract_id = %s AND d.organisation_id = %s "
+        f"AND d.id_number_bidx = {R}.id_number_bidx AND c.status NOT IN {TERMINAL}"
+    )
+    _exec(
+        f"UPDATE {R} SET case_id = ({by_person} ORDER BY c.id DESC LIMIT 1), "
+        "match_method = 'id_number' "
+        f"WHERE job_id = %s AND case_id IS NULL AND id_number_bidx <> '' AND EXISTS ({by_person})",
+        [contract, org, job.pk, contract, org],
+    )
+    _exec(f"UPDATE {R} SET state = 'unmatched' WHERE job_id = %s AND case_id IS NULL", [job.pk])
+    if job.kind == "repayments":
+        # A transaction id is received once per contract: a repeat in this file or an earlier
+        # one is reported and never stored twice (the money module posts each once).
+        _exec(
+            f"UPDATE {R} SET state = 'duplicate' FROM ("
+            f"  SELECT id AS rid, ROW_NUMBER() OVER ("
+            f"    PARTITION BY transaction_id ORDER BY row_number) AS rn"
+            f"  FROM {R} WHERE job_id = %s) d "
+            f"WHERE {R}.id = d.rid AND (d.rn > 1 OR EXISTS ("
+            f"  SELECT 1 FROM {R} e WHERE e.contract_id = %s AND e.job_id <> %s "
+            f"  AND e.transaction_id = {R}.transaction_id "
+            f"  AND e.state IN ('applied', 'unmatched')))",
+            [job.pk, contract, job.pk],
+        )
+    else:
+        _exec(
+            f"UPDATE {R} SET state = 'skipped' WHERE job_id = %s AND state = 'valid' AND EXISTS ("
+            f"  SELECT 1 FROM cases_case c WHERE c.id = {R}.case_id AND c.status IN {TERMINAL})",
+            [job.pk],
+        )
+    _report(job, "unmatched", "notice" if job.kind == "repayments" else "error", "no_case_match")
+    _report(job, "duplicate", "error", "duplicate_transaction")
+    _report(job, "skipped", "notice", "case_already_closed")
+    counts: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT state, COUNT(*) FROM {R} WHERE job_id = %s GROUP BY state", [job.pk]
+        )
+        for state, n in cursor.fetchall():
+            counts[state] = int(n)
+    return counts
+
+
+def apply_incremental(job: ImportJob, *, at: Any) -> int:
+    """Phase 3 (inside the caller's transaction): change the matched cases."""
+    ts = connection.ops.adapt_datetimefield_value(at)
+    mine = f"SELECT case_id FROM {R} WHERE job_id = %s AND state = 'valid'"
+
+    def last(column: str) -> str:
+        # When a case appears twice in the file, the later row wins.
+        return (
+            f"(SELECT r.{column} FROM {R} r WHERE r.job_id = %s AND r.state = 'valid' "
+            f"AND r.case_id = cases_case.id ORDER BY r.row_number DESC LIMIT 1)"
+        )
+
+    if job.kind == "balances":
+        _exec(
+            f"UPDATE {R} SET previous_total = (SELECT c.total_owed FROM cases_case c "
+            f"WHERE c.id = {R}.case_id) WHERE job_id = %s AND state = 'valid'",
+            [job.pk],
+        )
+        changed = _exec(
+            f"UPDATE cases_case SET principal = COALESCE({last('principal')}, principal), "
+            f"interest = COALESCE({last('interest')}, interest), "
+            f"fees = COALESCE({last('fees')}, fees), "
+            f"total_owed = {last('total_owed')}, updated_at = %s "
+            f"WHERE id IN ({mine})",
+            [job.pk, job.pk, job.pk, job.pk, ts, job.pk],
+        )
+    elif job.kind in ("recalls", "closures"):
+        status = "returned" if job.kind == "recalls" else "closed"
+        changed = _exec(
+            "UPDATE cases_case SET status = %s, status_changed_at = %s, closed_at = %s, "
+            f"updated_at = %s WHERE id IN ({mine}) AND status NOT IN {TERMINAL}",
+            [status, ts, ts, ts, job.pk],
+        )
+    else:  # repayments: stored matched to their case; the money module posts them
+        changed = IncrementalRow.objects.filter(job=job, state="valid").count()
+    _exec(f"UPDATE {R} SET state = 'applied' WHERE job_id = %s AND state = 'valid'", [job.pk])
+    return changed
