@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import connection, transaction
 
 from recoup.cases.models import Case
 from recoup.core.bulk import insert_rows
@@ -272,13 +272,17 @@ def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None
         counters.invalid += height - len(good_idx)
         counters.valid += len(good_idx)
         counters.warnings += sum(1 for i in result.issues if i[5] == "warning")
-        _write_issues(job, result.issues)
-        _quarantine(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
+        # Seal first (CPU), then write the batch in one short transaction: one commit per
+        # batch instead of per statement (SQLite: 3× faster, PERF.md), and the write lock is
+        # never held while encrypting.
         staged, contacts = _seal_rows(
             job, values, rows, good_idx, df, custom_headers, sealer, is_pg, today
         )
-        insert_rows(StagedCase._meta.db_table, STAGED_CASE_COLUMNS, staged)
-        insert_rows(StagedContact._meta.db_table, STAGED_CONTACT_COLUMNS, contacts)
+        with transaction.atomic():
+            _write_issues(job, result.issues)
+            _quarantine(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
+            insert_rows(StagedCase._meta.db_table, STAGED_CASE_COLUMNS, staged)
+            insert_rows(StagedContact._meta.db_table, STAGED_CONTACT_COLUMNS, contacts)
         progress(counters)
     del org
     return counters
