@@ -117,11 +117,21 @@ def _tuples(
     out = []
     n = len(rows)
 
+    none: list[Any] = [None] * n  # one shared "absent column", looked up once
+
     def col(name: str) -> list[Any]:
-        return values.get(name) or [None] * n
+        return values.get(name) or none
 
     numbers, accounts, ids = col("client_case_number"), col("account_number"), col("id_number")
     effective = col("effective_on") if "effective_on" in values else col("as_of")
+    principal, interest, fees, total = (
+        col("principal"),
+        col("interest"),
+        col("fees"),
+        col("total_owed"),
+    )
+    amount, paid_at, reason = col("amount"), col("paid_at"), col("reason")
+    transaction, channel = col("transaction_id"), col("channel")
     for i, row in enumerate(rows):
         if row in bad:
             continue
@@ -139,16 +149,16 @@ def _tuples(
                 sealer.blind("account", account.replace(" ", "")) if account else "",
                 sealer.blind("id_number", ident) if ident else "",
                 "",
-                col("principal")[i],
-                col("interest")[i],
-                col("fees")[i],
-                col("total_owed")[i],
-                col("amount")[i],
-                col("paid_at")[i],
+                principal[i],
+                interest[i],
+                fees[i],
+                total[i],
+                amount[i],
+                paid_at[i],
                 effective[i],
-                (col("reason")[i] or "")[:200],
-                (col("transaction_id")[i] or "")[:80],
-                (col("channel")[i] or "")[:40],
+                (reason[i] or "")[:200],
+                (transaction[i] or "")[:80],
+                (channel[i] or "")[:40],
                 False,
             )
         )

@@ -356,6 +356,11 @@ def _seal_rows(
     interest = _to_decimal(values["interest"]) if "interest" in values else [None] * height
     fees = _to_decimal(values["fees"]) if "fees" in values else [None] * height
     total = _to_decimal(values["total_owed"]) if "total_owed" in values else [None] * height
+    none: list[Any] = [None] * height  # one shared "absent column", not one per row
+
+    def get(name: str) -> list[Any]:
+        return col.get(name) or none
+
     days = col.get("overdue_days") or [None] * height
     since = col.get("overdue_since") or [None] * height
     stage = col.get("stage") or [None] * height
@@ -371,8 +376,8 @@ def _seal_rows(
         pii = {
             "name": name,
             "id_number": id_number,
-            "employer": (col.get("employer") or [""] * height)[i] or "",
-            "employer_address": (col.get("employer_address") or [""] * height)[i] or "",
+            "employer": get("employer")[i] or "",
+            "employer_address": get("employer_address")[i] or "",
         }
         debtor_pii = sealer.seal_json(pii, b"debtor:" + str(debtor_uid).encode())
         account = col["account_number"][i]
@@ -390,8 +395,8 @@ def _seal_rows(
             overdue = max(0, (today - since[i]).days)
         overdue = int(overdue or 0)
         stg = stage[i] or Case.stage_for(overdue)
-        province = (col.get("province") or [""] * height)[i] or ""
-        city = (col.get("city") or [""] * height)[i] or ""
+        province = get("province")[i] or ""
+        city = get("city")[i] or ""
         custom_sealed = None
         if customs:
             data = {h: customs[h][i] for h in custom_headers if customs[h][i] not in (None, "")}
@@ -404,7 +409,7 @@ def _seal_rows(
                 "valid",
                 "",
                 col["client_case_number"][i],
-                _product((col.get("product") or [None] * height)[i]),
+                _product(get("product")[i]),
                 _uuid_value(debtor_uid, is_pg),
                 debtor_pii,
                 sealer.blind("id_number", id_number),
@@ -427,17 +432,17 @@ def _seal_rows(
             )
         )
         for field_name, kind, label in DEBTOR_CONTACTS:
-            value = (col.get(field_name) or [None] * height)[i]
+            value = get(field_name)[i]
             if value:
                 contacts.append(
                     _contact(job, row, kind, "debtor", label, value, None, sealer, is_pg)
                 )
         for n in range(1, MAX_CONTACTS + 1):
-            phone = (col.get(f"contact{n}_phone") or [None] * height)[i]
+            phone = get(f"contact{n}_phone")[i]
             if not phone:
                 continue
-            relation = (col.get(f"contact{n}_relation") or [None] * height)[i]
-            person = (col.get(f"contact{n}_name") or [None] * height)[i]
+            relation = get(f"contact{n}_relation")[i]
+            person = get(f"contact{n}_name")[i]
             contacts.append(
                 _contact(
                     job,
