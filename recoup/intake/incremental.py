@@ -16,6 +16,7 @@ from django.db import connection
 
 from recoup.core.bulk import insert_rows
 from recoup.core.crypto import Sealer
+from recoup.core.db import analyze_tables
 from recoup.intake import normalise as nz
 from recoup.intake.fields import CUSTOM, IGNORE, fields_for
 from recoup.intake.models import ImportJob, IncrementalRow
@@ -184,6 +185,7 @@ def _report(job: ImportJob, state: str, severity: str, code: str) -> None:
 def filter_incremental(job: ImportJob) -> dict[str, int]:
     """Match rows to cases; mark unmatched rows, repeated transactions and closed cases."""
     contract, org = job.contract_id, job.organisation_id
+    analyze_tables(R)
     by_number = (
         f"SELECT c.id FROM cases_case c WHERE c.contract_id = %s "
         f"AND c.client_case_number = {R}.client_case_number"

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection
 
+from recoup.core.db import analyze_tables
 from recoup.intake.models import ImportJob
 
 S = "intake_stagedcase"
@@ -43,6 +44,7 @@ def _json_params(*pairs: str) -> str:
 def filter_staged(job: ImportJob, *, number_header: str) -> FilterCounts:
     """Mark duplicates, case numbers already present, and stop-listed debtors; report them."""
     org, contract = job.organisation_id, job.contract_id
+    analyze_tables(S, C)
     # 1. Repeats of a case number within the file: the first row wins.
     _exec(
         f"UPDATE {S} SET state = 'duplicate' FROM ("
@@ -119,6 +121,7 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         "  WHERE d.organisation_id = %s AND d.id_number_bidx = s.id_number_bidx)",
         [org, ts, ts, job.pk, job.pk, org],
     )
+    analyze_tables("cases_debtor")  # it may have grown by a million rows just now
     loaded = _exec(
         "INSERT INTO cases_case (organisation_id, client_id, contract_id, batch_id, debtor_id, "
         "client_case_number, product, account_sealed, account_key_id, account_bidx, currency, "
