@@ -20,7 +20,15 @@ from recoup.core.db import analyze_tables
 from recoup.intake import normalise as nz
 from recoup.intake.fields import CUSTOM, IGNORE, fields_for
 from recoup.intake.models import ImportJob, IncrementalRow
-from recoup.intake.pipeline import Counters, _params, _quarantine, _show, _to_decimal, _write_issues
+from recoup.intake.pipeline import (
+    Counters,
+    _params,
+    _quarantine,
+    _show,
+    _to_decimal,
+    _write_issues,
+    settle_empty,
+)
 from recoup.intake.readers import ReadLimits, open_table
 
 R = "intake_incrementalrow"
@@ -84,15 +92,7 @@ def stage_incremental(
             for name, header in f2h.items():
                 raw = df.get_column(header)
                 vals, codes = _normaliser(name, today)(raw)
-                if name not in required:
-                    codes = pl.select(
-                        pl.when(codes == "empty").then(None).otherwise(codes).alias("c")
-                    ).to_series()
-                else:
-                    empty = raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
-                    codes = pl.select(
-                        pl.when(empty).then(pl.lit("empty")).otherwise(codes).alias("c")
-                    ).to_series()
+                codes = settle_empty(raw, codes, required=name in required)
                 problems = pl.DataFrame({"row": rows, "raw": raw, "code": codes}).filter(
                     pl.col("code").is_not_null()
                 )

@@ -185,6 +185,17 @@ class BatchResult:
     bad_rows: set[int]
 
 
+def settle_empty(raw: pl.Series, codes: pl.Series, *, required: bool) -> pl.Series:
+    """A blank required cell is an "empty" error; a blank optional cell (or a placeholder
+    such as "-" or "无") is simply absent."""
+    if required:
+        empty = raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
+        return pl.select(
+            pl.when(empty).then(pl.lit("empty")).otherwise(codes).alias("c")
+        ).to_series()
+    return pl.select(pl.when(codes == "empty").then(None).otherwise(codes).alias("c")).to_series()
+
+
 def _normalise_batch(
     df: pl.DataFrame, f2h: dict[str, str], today: date
 ) -> tuple[dict[str, pl.Series], BatchResult]:
@@ -197,16 +208,7 @@ def _normalise_batch(
     for field_name, header in f2h.items():
         raw = df.get_column(header)
         vals, codes = funcs[field_name](raw)
-        empty = raw.is_null() | (raw.cast(pl.String).str.strip_chars() == "")
-        if field_name in required:
-            codes = pl.select(
-                pl.when(empty).then(pl.lit("empty")).otherwise(codes).alias("c")
-            ).to_series()
-        else:
-            # A blank optional cell (or a placeholder such as "-" or "无") is simply absent.
-            codes = pl.select(
-                pl.when(codes == "empty").then(None).otherwise(codes).alias("c")
-            ).to_series()
+        codes = settle_empty(raw, codes, required=field_name in required)
         values[field_name] = vals
         problems = pl.DataFrame({"row": rows, "raw": raw, "code": codes}).filter(
             pl.col("code").is_not_null()
