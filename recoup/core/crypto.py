@@ -166,15 +166,18 @@ class Sealer:
         ring = keyring()
         self.key_id = ring.active_id
         kid = ring.active_id.encode()
-        self._prefix = bytes([len(kid)]) + kid
+        # Public for hot loops that bring their own nonce: a blob is
+        # ``prefix + nonce + encrypt(nonce, plaintext, aad)``.
+        self.prefix = bytes([len(kid)]) + kid
         self._aead = _aesgcm(ring.keys[ring.active_id])
+        self.encrypt = self._aead.encrypt
         self._blind_key = ring.blind_key
         self._urandom = os.urandom
         self._blake = hashlib.blake2b
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = self._urandom(NONCE_BYTES)
-        return self._prefix + nonce + self._aead.encrypt(nonce, plaintext, aad)
+        return self.prefix + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def seal_json(self, data: dict[str, Any], aad: bytes) -> bytes:
         return self.seal(_JSON.encode(data).encode(), aad)

@@ -174,7 +174,11 @@ class StagedCase(models.Model):
         DUPLICATE = "duplicate", "duplicate"  # repeats an earlier row of the same file
         EXISTING = "existing", "existing"  # the case number is already open under the contract
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: staging rows are transient, written by the million and deleted
+    # with their job (the ORM cascades); a per-row foreign-key check costs more than the row.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     row_number = models.PositiveIntegerField()
     state = models.CharField(max_length=10, default=State.VALID)
     hold_reason = models.CharField(max_length=12, blank=True)
@@ -215,7 +219,9 @@ class StagedCase(models.Model):
 class StagedContact(models.Model):
     """A contact point of a staged row (the debtor's phone and addresses, third parties)."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     row_number = models.PositiveIntegerField()
     uid = models.UUIDField()
     kind = models.CharField(max_length=10)

@@ -16,6 +16,9 @@ Phases (docs/adr/0008-intake-staging-and-switch-over.md):
 
 from __future__ import annotations
 
+import functools
+import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +33,7 @@ from django.db import connection, transaction
 from recoup.cases.models import Case
 from recoup.core.bulk import insert_rows
 from recoup.core.clock import now
-from recoup.core.crypto import Sealer
+from recoup.core.crypto import NONCE_BYTES, Sealer
 from recoup.intake import normalise as nz
 from recoup.intake.fields import CUSTOM, IGNORE, MAX_CONTACTS, fields_for
 from recoup.intake.models import ImportIssue, ImportJob, QuarantinedRow, StagedCase, StagedContact
@@ -102,6 +105,7 @@ RELATION_ROLES = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def relation_role(text: str | None) -> str:
     if not text:
         return "other"
@@ -340,6 +344,22 @@ def _product(text: str | None) -> str:
     return Case.Product.CARD
 
 
+_UUID_AND_NONCE = 16 + NONCE_BYTES
+
+
+def _fresh_uid(raw: bytes) -> tuple[str, str]:
+    """A random (version 4) UUID from 16 random bytes: (32 hex digits, canonical form).
+
+    The hex form is what both databases accept as a UUID value (Django stores it as such on
+    SQLite; PostgreSQL parses it); the canonical form goes into the AAD, as ``str(uuid)``.
+    """
+    b = bytearray(raw[:16])
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return h, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _seal_rows(
     job: ImportJob,
     values: dict[str, pl.Series],
@@ -351,43 +371,82 @@ def _seal_rows(
     is_pg: bool,
     today: date,
 ) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
+    """Seal a batch's good rows into staging tuples (the hot loop of an import).
+
+    Written for speed (≈ 1M rows × 7 contacts): one ``os.urandom`` call per record gives the
+    UUID and the nonce; JSON records are assembled from C-encoded strings in the same form as
+    ``seal_json`` (the model reads them back with ``unseal_json``); every column is a local.
+    """
     height = len(rows)
     col = {name: _column(values, name, height) for name in values}
     zero = Decimal("0.00")
-    principal = _to_decimal(values["principal"]) if "principal" in values else [zero] * height
-    interest = _to_decimal(values["interest"]) if "interest" in values else [None] * height
-    fees = _to_decimal(values["fees"]) if "fees" in values else [None] * height
-    total = _to_decimal(values["total_owed"]) if "total_owed" in values else [None] * height
     none: list[Any] = [None] * height  # one shared "absent column", not one per row
 
     def get(name: str) -> list[Any]:
         return col.get(name) or none
 
-    days = col.get("overdue_days") or [None] * height
-    since = col.get("overdue_since") or [None] * height
-    stage = col.get("stage") or [None] * height
-    customs = {h: df.get_column(h).to_list() for h in custom_headers}
+    def money(name: str, default: Decimal | None) -> list[Any]:
+        return _to_decimal(values[name]) if name in values else [default] * height
+
+    principal, interest = money("principal", zero), money("interest", None)
+    fees, total = money("fees", None), money("total_owed", None)
+    days, since, stage = get("overdue_days"), get("overdue_since"), get("stage")
+    numbers, names, ids = get("client_case_number"), get("name"), get("id_number")
+    accounts, products = get("account_number"), get("product")
+    employers, employer_addresses = get("employer"), get("employer_address")
+    provinces, cities = get("province"), get("city")
+    own = [(get(f), kind, label) for f, kind, label in DEBTOR_CONTACTS if f in col]
+    others = [
+        (get(f"contact{n}_phone"), get(f"contact{n}_relation"), get(f"contact{n}_name"))
+        for n in range(1, MAX_CONTACTS + 1)
+        if f"contact{n}_phone" in col
+    ]
+    customs = [(h, df.get_column(h).to_list()) for h in custom_headers]
     staged: list[tuple[Any, ...]] = []
     contacts: list[tuple[Any, ...]] = []
     kid = sealer.key_id
+    prefix, encrypt, blind = sealer.prefix, sealer.encrypt, sealer.blind
+    enc = json.encoder.encode_basestring
+    urandom, job_id = os.urandom, job.pk
+    account_aad = b"case-account:" + str(job.organisation_id).encode() + b":"
+    valid, empty = "valid", ""
+
+    def contact(row: int, kind: str, role: str, label: str, value: str, name: str) -> None:
+        raw = urandom(_UUID_AND_NONCE)
+        hex_uid, uid = _fresh_uid(raw)
+        nonce = raw[16:]
+        plain = ('{"value":' + enc(value) + ',"name":' + enc(name) + "}").encode()
+        sealed = prefix + nonce + encrypt(nonce, plain, b"contact:" + uid.encode())
+        if kind == "phone":
+            bidx = blind("phone", value)
+        elif kind == "email":
+            bidx = blind("email", value.strip().lower())
+        else:
+            bidx = empty
+        contacts.append((job_id, row, hex_uid, kind, role, label, sealed, bidx, kid))
+
     for i in good_idx:
         row = rows[i]
-        id_number = col["id_number"][i]
-        name = col["name"][i]
-        debtor_uid = uuid.uuid4()
-        pii = {
-            "name": name,
-            "id_number": id_number,
-            "employer": get("employer")[i] or "",
-            "employer_address": get("employer_address")[i] or "",
-        }
-        debtor_pii = sealer.seal_json(pii, b"debtor:" + str(debtor_uid).encode())
-        account = col["account_number"][i]
-        account_bidx = sealer.blind("account", account.replace(" ", ""))
-        account_sealed = sealer.seal(
-            account.encode(),
-            b"case-account:" + str(job.organisation_id).encode() + b":" + account_bidx.encode(),
-        )
+        id_number, name = ids[i], names[i]
+        raw = urandom(_UUID_AND_NONCE)
+        debtor_hex, debtor_uid = _fresh_uid(raw)
+        nonce = raw[16:]
+        plain = (
+            '{"name":'
+            + enc(name)
+            + ',"id_number":'
+            + enc(id_number)
+            + ',"employer":'
+            + enc(employers[i] or empty)
+            + ',"employer_address":'
+            + enc(employer_addresses[i] or empty)
+            + "}"
+        ).encode()
+        debtor_aad = b"debtor:" + debtor_uid.encode()
+        debtor_pii = prefix + nonce + encrypt(nonce, plain, debtor_aad)
+        account = accounts[i]
+        account_bidx = blind("account", account.replace(" ", empty))
+        account_sealed = sealer.seal(account.encode(), account_aad + account_bidx.encode())
         p = principal[i] or zero
         it = interest[i] or zero
         fe = fees[i] or zero
@@ -396,26 +455,25 @@ def _seal_rows(
         if overdue is None and since[i] is not None:
             overdue = max(0, (today - since[i]).days)
         overdue = int(overdue or 0)
-        stg = stage[i] or Case.stage_for(overdue)
-        province = get("province")[i] or ""
-        city = get("city")[i] or ""
+        province = provinces[i] or empty
+        city = cities[i] or empty
         custom_sealed = None
         if customs:
-            data = {h: customs[h][i] for h in custom_headers if customs[h][i] not in (None, "")}
+            data = {h: v[i] for h, v in customs if v[i] not in (None, empty)}
             if data:
-                custom_sealed = sealer.seal_json(data, b"case-custom:" + str(debtor_uid).encode())
+                custom_sealed = sealer.seal_json(data, b"case-custom:" + debtor_uid.encode())
         staged.append(
             (
-                job.pk,
+                job_id,
                 row,
-                "valid",
-                "",
-                col["client_case_number"][i],
-                _product(get("product")[i]),
-                _uuid_value(debtor_uid, is_pg),
+                valid,
+                empty,
+                numbers[i],
+                _product(products[i]),
+                debtor_hex,
                 debtor_pii,
-                sealer.blind("id_number", id_number),
-                sealer.blind("name", name),
+                blind("id_number", id_number),
+                blind("name", name),
                 int(id_number[6:10]),
                 "M" if int(id_number[16]) % 2 else "F",
                 province[:20],
@@ -428,59 +486,33 @@ def _seal_rows(
                 fe,
                 tot,
                 overdue,
-                stg,
+                stage[i] or Case.stage_for(overdue),
                 (province + city)[:60],
                 custom_sealed,
             )
         )
-        for field_name, kind, label in DEBTOR_CONTACTS:
-            value = get(field_name)[i]
+        # One contact point per role and number within the row (a bank often repeats the
+        # mobile as the home phone); repeats across rows of one person go at the switch-over.
+        seen: set[tuple[str, str]] = set()
+        for values_of, kind, label in own:
+            value = values_of[i]
             if value:
-                contacts.append(
-                    _contact(job, row, kind, "debtor", label, value, None, sealer, is_pg)
-                )
-        for n in range(1, MAX_CONTACTS + 1):
-            phone = get(f"contact{n}_phone")[i]
+                if kind != "address":
+                    if ("debtor", value) in seen:
+                        continue
+                    seen.add(("debtor", value))
+                contact(row, kind, "debtor", label, value, empty)
+        for phones, relations, people in others:
+            phone = phones[i]
             if not phone:
                 continue
-            relation = get(f"contact{n}_relation")[i]
-            person = get(f"contact{n}_name")[i]
-            contacts.append(
-                _contact(
-                    job,
-                    row,
-                    "phone",
-                    relation_role(relation),
-                    (relation or "联系人")[:40],
-                    phone,
-                    person,
-                    sealer,
-                    is_pg,
-                )
-            )
+            relation = relations[i]
+            role = relation_role(relation)
+            if (role, phone) in seen:
+                continue
+            seen.add((role, phone))
+            contact(row, "phone", role, (relation or "联系人")[:40], phone, people[i] or empty)
     return iter(staged), iter(contacts)
-
-
-def _contact(
-    job: ImportJob,
-    row: int,
-    kind: str,
-    role: str,
-    label: str,
-    value: str,
-    name: str | None,
-    sealer: Sealer,
-    is_pg: bool,
-) -> tuple[Any, ...]:
-    uid = uuid.uuid4()
-    sealed = sealer.seal_json({"value": value, "name": name or ""}, b"contact:" + str(uid).encode())
-    if kind == "phone":
-        bidx = sealer.blind("phone", value)
-    elif kind == "email":
-        bidx = sealer.blind("email", value.strip().lower())
-    else:
-        bidx = ""
-    return (job.pk, row, _uuid_value(uid, is_pg), kind, role, label, sealed, bidx, sealer.key_id)
 
 
 def _write_issues(

@@ -190,10 +190,16 @@ def _create_job(
             batch = upload.resubmission_of.batch
             branch = upload.resubmission_of.branch or branch
         else:
-            reference = (
-                upload.batch_reference.strip() or f"{contract.number}-{received:%Y%m%d-%H%M%S}"
-            )
-            if Batch.objects.filter(contract=contract, reference=reference).exists():
+            reference = upload.batch_reference.strip()
+            if not reference:
+                # A generated reference never collides: two files received in the same second
+                # get -2, -3, … (a reference the user typed must be unique as typed).
+                stem = f"{contract.number}-{received:%Y%m%d-%H%M%S}"
+                reference, n = stem, 1
+                while Batch.objects.filter(contract=contract, reference=reference).exists():
+                    n += 1
+                    reference = f"{stem}-{n}"
+            elif Batch.objects.filter(contract=contract, reference=reference).exists():
                 raise RecoupError(_("批次号 %(ref)s 已存在。") % {"ref": reference})
             batch = Batch.objects.create(
                 organisation_id=org_id,
@@ -400,7 +406,8 @@ def _run_cases(job: ImportJob, path: Path) -> bool:
         assert actor_id is not None
         loaded = switchover.switch_over(job, actor_id=actor_id, at=now())
         _finish(job, ImportJob.Status.SUCCEEDED, counters, filtered, loaded)
-        switchover.clear_staging(job)
+    # After the commit: the batch is in; emptying the staging tables is housekeeping.
+    switchover.clear_staging(job)
     refresh_planner_statistics()
     return True
 

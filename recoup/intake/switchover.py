@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from recoup.core.db import analyze_tables
 from recoup.intake.models import ImportJob
@@ -137,25 +137,39 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         f"WHERE s.job_id = %s AND s.state IN {LOADABLE}",
         [org, client, contract, job.batch_id, job.branch_id, ts, ts, ts, ts, org, job.pk],
     )
-    # Contact points: one per debtor, role and number (the same person may appear on several
-    # rows); addresses have no blind index and are kept per row.
-    _exec(
+    # Contact points: one per debtor, role and number; addresses have no blind index and are
+    # kept per row. The row that created a debtor just now brings its contacts as they are
+    # (deduplicated within the row while staging; a new debtor has no others): the bulk of a
+    # file, one plain INSERT … SELECT. The rest (a person on several rows, a debtor the
+    # agency already knew) is deduplicated against each other and what is already stored.
+    columns = (
         "INSERT INTO cases_contactpoint (organisation_id, debtor_id, uid, kind, role, label, "
         "sealed, pii_key_id, value_bidx, validity, source, refused_contact, created_at, "
         "updated_at) "
-        "SELECT %s, d.id, x.uid, x.kind, x.role, x.label, x.sealed, x.key_id, x.value_bidx, "
-        f"'unknown', 'client', {false}, %s, %s FROM ("
-        "  SELECT c.*, s.id_number_bidx AS dbidx, ROW_NUMBER() OVER ("
-        "    PARTITION BY s.id_number_bidx, c.kind, c.role, "
+    )
+    _exec(
+        columns + "SELECT %s, d.id, c.uid, c.kind, c.role, c.label, c.sealed, c.key_id, "
+        f"c.value_bidx, 'unknown', 'client', {false}, %s, %s "
+        f"FROM {C} c JOIN {S} s ON s.job_id = c.job_id AND s.row_number = c.row_number "
+        "JOIN cases_debtor d ON d.organisation_id = %s AND d.id_number_bidx = s.id_number_bidx "
+        f"WHERE c.job_id = %s AND s.state IN {LOADABLE} AND d.uid = s.debtor_uid",
+        [org, ts, ts, org, job.pk],
+    )
+    _exec(
+        columns + "SELECT %s, x.did, x.uid, x.kind, x.role, x.label, x.sealed, x.key_id, "
+        f"x.value_bidx, 'unknown', 'client', {false}, %s, %s FROM ("
+        "  SELECT c.*, d.id AS did, ROW_NUMBER() OVER ("
+        "    PARTITION BY d.id, c.kind, c.role, "
         "    CASE WHEN c.value_bidx = '' THEN CAST(c.uid AS TEXT) ELSE c.value_bidx END "
         "    ORDER BY c.row_number) AS rn "
         f"  FROM {C} c JOIN {S} s ON s.job_id = c.job_id AND s.row_number = c.row_number "
-        f"  WHERE c.job_id = %s AND s.state IN {LOADABLE}) x "
-        "JOIN cases_debtor d ON d.organisation_id = %s AND d.id_number_bidx = x.dbidx "
+        "  JOIN cases_debtor d ON d.organisation_id = %s "
+        "  AND d.id_number_bidx = s.id_number_bidx "
+        f"  WHERE c.job_id = %s AND s.state IN {LOADABLE} AND d.uid <> s.debtor_uid) x "
         "WHERE x.rn = 1 AND NOT (x.value_bidx <> '' AND EXISTS ("
         "  SELECT 1 FROM cases_contactpoint e WHERE e.organisation_id = %s "
-        "  AND e.debtor_id = d.id AND e.value_bidx = x.value_bidx AND e.role = x.role))",
-        [org, ts, ts, job.pk, org, org],
+        "  AND e.debtor_id = x.did AND e.value_bidx = x.value_bidx AND e.role = x.role))",
+        [org, ts, ts, org, job.pk, org],
     )
     _exec(
         "INSERT INTO cases_hold (organisation_id, case_id, reason, note, set_by_id, created_at, "
@@ -170,5 +184,25 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
 
 
 def clear_staging(job: ImportJob) -> None:
-    _exec(f"DELETE FROM {C} WHERE job_id = %s", [job.pk])
-    _exec(f"DELETE FROM {S} WHERE job_id = %s", [job.pk])
+    """Delete a job's staging rows, and any left by jobs that are no longer running (a crash
+    between a switch-over and this clean-up). When no other running job has staging rows the
+    tables are emptied outright (PostgreSQL TRUNCATE, SQLite's truncate optimisation): far
+    cheaper than deleting millions of rows one by one. The check and the emptying hold the
+    tables' write lock, so a job starting meanwhile stages after it."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _exec(f"LOCK TABLE {S}, {C} IN ACCESS EXCLUSIVE MODE", [])
+        running = list(
+            ImportJob.objects.filter(status=ImportJob.Status.RUNNING)
+            .exclude(pk=job.pk)
+            .values_list("pk", flat=True)
+        )
+        if running:
+            keep = ", ".join(str(int(pk)) for pk in running)
+            _exec(f"DELETE FROM {C} WHERE job_id NOT IN ({keep})", [])
+            _exec(f"DELETE FROM {S} WHERE job_id NOT IN ({keep})", [])
+        elif connection.vendor == "postgresql":
+            _exec(f"TRUNCATE {C}, {S}", [])
+        else:
+            _exec(f"DELETE FROM {C}", [])
+            _exec(f"DELETE FROM {S}", [])

@@ -74,6 +74,35 @@ def test_the_same_person_on_two_rows_is_one_debtor(world, bank_file):
     assert debtors[0].contact_points.filter(kind="phone", role="debtor").count() == 1
 
 
+def test_a_number_repeated_within_a_row_is_one_contact_point(world, bank_file):
+    from recoup.intake.tests.conftest import HEADERS
+
+    headers = [*HEADERS, "住宅电话"]
+    rows = [[*row(1), "139 0000 0001"]]  # the home phone repeats the mobile
+    job = run(world, upload(world, bank_file(rows, headers=headers)))
+    assert job.status == "succeeded", job.error_message
+    debtor = Case.objects.get(batch_id=job.batch_id).debtor
+    phones = [
+        (c.role, c.personal_data()["value"]) for c in debtor.contact_points.filter(kind="phone")
+    ]
+    assert sorted(phones) == [("debtor", "13900000001"), ("spouse", "13800000002")]
+
+
+def test_a_known_debtor_gains_only_the_numbers_not_stored_yet(world, bank_file):
+    first = run(world, upload(world, bank_file([row(1, serial=7)]), name="a.csv"))
+    assert first.status == "succeeded", first.error_message
+    debtor = Case.objects.get(batch_id=first.batch_id).debtor
+    before = set(debtor.contact_points.values_list("pk", flat=True))
+    # A later batch: the same person, the same spouse's phone, a new own mobile, twice.
+    rows = [row(2, serial=7, phone="13700000009"), row(3, serial=7, phone="13700000009")]
+    second = run(world, upload(world, bank_file(rows), name="b.csv"))
+    assert second.status == "succeeded", second.error_message
+    assert Case.objects.filter(batch_id=second.batch_id, debtor=debtor).count() == 2
+    added = debtor.contact_points.exclude(pk__in=before)
+    phones = [(c.role, c.personal_data()["value"]) for c in added.filter(kind="phone")]
+    assert phones == [("debtor", "13700000009")]
+
+
 def test_a_person_known_from_another_client_is_linked_not_duplicated(world, bank_file):
     known = world.cases["ben_case"].debtor  # serial 2 at bank_b
     job = run(world, upload(world, bank_file([row(1, id_number=make_id_number(2))])))
