@@ -28,7 +28,10 @@ class Debtor(TimeStampedModel):
     same person placed by two banks is one debtor (the cross-client link).
     """
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    # No index of its own: the composite indexes below start with it.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     pii = models.BinaryField()
     pii_key_id = models.CharField(max_length=32)
@@ -95,9 +98,15 @@ class Case(TimeStampedModel):
 
     TERMINAL: ClassVar[frozenset[str]] = frozenset({"paid_off", "settled", "returned", "closed"})
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    # No index of its own: the composite indexes below start with it.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
     client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
-    contract = models.ForeignKey("clients.Contract", on_delete=models.PROTECT, related_name="cases")
+    # Indexed by the unique (contract, client_case_number) constraint.
+    contract = models.ForeignKey(
+        "clients.Contract", on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     batch = models.ForeignKey(
         "clients.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
@@ -242,7 +251,10 @@ class ContactPoint(TimeStampedModel):
         COLLECTOR = "collector", _("催收员获取")  # learned during work
         REPAIR = "repair", _("信息修复")  # information repair (信息修复)
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    # No index of its own: the composite indexes below start with it.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)

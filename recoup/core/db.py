@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
+
 from django.db import connection
 
 
@@ -35,3 +39,40 @@ def analyze_tables(*tables: str) -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit=0")
+
+
+# SQLite's default page cache is 2 MB; a bulk load that maintains indexes over millions of
+# rows spends its time re-reading pages it just evicted (PERF.md: 20.4 s → 16.3 s per 1M rows
+# with 256 MB). PostgreSQL's cache is the server's (shared_buffers), not per connection.
+BULK_SQLITE_CACHE_KIB = 256 * 1024
+
+
+@contextlib.contextmanager
+def bulk_session() -> Iterator[None]:
+    """Tune this connection for a bulk load and restore it afterwards (SQLite: a large page
+    cache; nothing to do on PostgreSQL)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous_cache,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a hot loop builds many small tuples (they
+    hold no cycles; PERF.md: a 1M-row list builds in 5.6 s instead of 12 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

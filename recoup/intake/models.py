@@ -177,7 +177,7 @@ class StagedCase(models.Model):
     # No database constraint: staging rows are transient, written by the million and deleted
     # with their job (the ORM cascades); a per-row foreign-key check costs more than the row.
     job = models.ForeignKey(
-        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     row_number = models.PositiveIntegerField()
     state = models.CharField(max_length=10, default=State.VALID)
@@ -220,7 +220,7 @@ class StagedContact(models.Model):
     """A contact point of a staged row (the debtor's phone and addresses, third parties)."""
 
     job = models.ForeignKey(
-        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ImportJob, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     row_number = models.PositiveIntegerField()
     uid = models.UUIDField()

@@ -24,7 +24,7 @@ from recoup.cases import pii
 from recoup.cases.models import StopListEntry
 from recoup.clients.models import Batch
 from recoup.core.clock import now
-from recoup.core.db import refresh_planner_statistics
+from recoup.core.db import bulk_session, refresh_planner_statistics
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.core.identity import IdentifierError, mask_id_number, normalise_id_number
 from recoup.intake import incremental, switchover
@@ -370,10 +370,11 @@ def import_run(*, job_id: int) -> ImportJob:
         )
     succeeded = False
     try:
-        if job.kind == FileKind.CASES:
-            succeeded = _run_cases(job, path)
-        else:
-            succeeded = _run_incremental(job, path)
+        with bulk_session():
+            if job.kind == FileKind.CASES:
+                succeeded = _run_cases(job, path)
+            else:
+                succeeded = _run_incremental(job, path)
     except ReadError as exc:
         _fail(job, exc.code, exc.message())
     except Exception as exc:
