@@ -71,9 +71,11 @@ INSTALLED_APPS = [
     "recoup.core",
     "recoup.accounts",
     "recoup.audit",
+    "recoup.workdays",
     "recoup.clients",
     "recoup.cases",
     "recoup.intake",
+    "recoup.allocation",
     "recoup.web",
     "recoup.demo",
 ]

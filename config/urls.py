@@ -11,6 +11,8 @@ urlpatterns = [
     path("people/", include("recoup.accounts.people_urls")),
     path("clients/", include("recoup.clients.urls")),
     path("intake/", include("recoup.intake.urls")),
+    path("allocation/", include("recoup.allocation.urls")),
+    path("workdays/", include("recoup.workdays.urls")),
     path("", include("recoup.web.urls")),
 ]
 
