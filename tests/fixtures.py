@@ -18,6 +18,7 @@ Personas (password for all: ``PASSWORD``):
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -145,9 +146,34 @@ def _case(
     return case
 
 
+CALENDAR_SEED_MIGRATION = "recoup.workdays.migrations.0002_seed_2020_2026"
+
+
+def ensure_calendar_seeded() -> None:
+    """The working-day calendar 2020–2026, as the data migration seeds it.
+
+    Tests on ``transactional_db`` (browser tests, concurrency tests) flush every table when
+    they end, migration data included; later tests then find the calendar empty. This re-runs
+    the migration's own function when the seed is missing (same data, no audit event).
+    """
+    from django.apps import apps
+
+    from recoup.workdays.models import CalendarYear
+
+    migration = importlib.import_module(CALENDAR_SEED_MIGRATION)
+    if CalendarYear.objects.filter(year__in=migration.YEARS).count() < len(migration.YEARS):
+        migration.seed(apps, None)
+
+
+@pytest.fixture
+def calendar_seeded(db: None) -> None:
+    ensure_calendar_seeded()
+
+
 @pytest.fixture
 def world(db: None) -> World:
     roles_ensure()
+    ensure_calendar_seeded()
     org = Organisation.objects.create(name="Acme 催收", code="acme")
     rival = Organisation.objects.create(name="Rival 催收", code="rival")
     hq = OrgUnit.objects.create(organisation=org, kind="hq", name="总公司", code="hq")

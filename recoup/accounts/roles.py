@@ -34,17 +34,18 @@ UNMASK = "unmask"  # reveal a full phone, ID number or address (audited)
 HOLD = "hold"  # put on or release a stop-collection hold (停催)
 TRANSITION = "transition"  # move the case through its status table
 WORK = "work"  # log contacts and actions (later issues)
+ALLOCATE = "allocate"  # give cases to collectors, re-allocate, recall to the pool (分案)
 
 ROLE_CAPABILITIES: dict[str, Capability] = {
     C.COLLECTOR: Capability("own", frozenset({VIEW, UNMASK, WORK})),
     C.FIELD_COLLECTOR: Capability("own", frozenset({VIEW, UNMASK, WORK})),
     C.TEAM_LEADER: Capability("team", frozenset({VIEW, UNMASK, WORK})),
-    C.SUPERVISOR: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, WORK})),
+    C.SUPERVISOR: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, WORK, ALLOCATE})),
     C.ADMIN_ASSISTANT: Capability("branch", frozenset({VIEW})),
     C.QUALITY_INSPECTOR: Capability("branch", frozenset({VIEW})),
     C.RISK_OFFICER: Capability("org", frozenset({VIEW, UNMASK, HOLD})),
-    C.BRANCH_MANAGER: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION})),
-    C.HQ: Capability("org", frozenset({VIEW, UNMASK, HOLD, TRANSITION})),
+    C.BRANCH_MANAGER: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE})),
+    C.HQ: Capability("org", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE})),
     C.CLIENT_USER: Capability("client", frozenset({VIEW})),
     C.SYSTEM_ADMIN: Capability("none", frozenset()),
 }
@@ -54,14 +55,14 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
     C.COLLECTOR: ("cases",),
     C.FIELD_COLLECTOR: ("cases",),
     C.TEAM_LEADER: ("cases",),
-    C.SUPERVISOR: ("cases", "intake", "people", "clients"),
+    C.SUPERVISOR: ("cases", "allocation", "intake", "people", "clients", "workdays"),
     C.ADMIN_ASSISTANT: ("cases", "intake", "clients"),
     C.QUALITY_INSPECTOR: ("cases",),
     C.RISK_OFFICER: ("cases", "intake", "clients"),
-    C.BRANCH_MANAGER: ("cases", "intake", "people", "clients"),
-    C.HQ: ("cases", "intake", "people", "clients"),
+    C.BRANCH_MANAGER: ("cases", "allocation", "intake", "people", "clients", "workdays"),
+    C.HQ: ("cases", "allocation", "intake", "people", "clients", "workdays"),
     C.CLIENT_USER: ("cases", "intake", "clients"),
-    C.SYSTEM_ADMIN: ("people", "clients"),
+    C.SYSTEM_ADMIN: ("people", "clients", "workdays"),
 }
 
 

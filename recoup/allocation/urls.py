@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from recoup.allocation import views
 
 app_name = "allocation"
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("rule-sets/new/", views.rule_set_edit, name="rule-set-new"),
+    path("rule-sets/<int:rule_set_id>/", views.rule_set_edit, name="rule-set-edit"),
+    path("rule-sets/<int:rule_set_id>/preview/", views.rule_set_preview, name="rule-set-preview"),
+    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/commit/", views.run_commit, name="run-commit"),
+    path("runs/<int:run_id>/discard/", views.run_discard, name="run-discard"),
+    path("manual/", views.manual, name="manual"),
+    path("breaches/", views.breaches, name="breaches"),
+]

@@ -144,6 +144,28 @@ class Case(TimeStampedModel):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(_("委案时间"))
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The bank's risk grade of the account, when its file gives one (an allocation filter).
+    risk_grade = models.CharField(_("风险等级"), max_length=10, blank=True, db_default="")
+    # Allocation (分案) and its SLA clocks (SPEC §3 steps 3–4), in Chinese working days where
+    # the SLA says so; ``sla_estimated`` marks deadlines computed without the year's official
+    # calendar (weekends only: recoup.workdays).
+    assigned_at = models.DateTimeField(_("分案时间"), null=True, blank=True)
+    previous_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("上一催收员"),
+    )
+    allocation_due_at = models.DateTimeField(_("分案期限"), null=True, blank=True)
+    first_action_due_at = models.DateTimeField(_("首催期限"), null=True, blank=True)
+    first_round_due_at = models.DateTimeField(_("首轮完成期限"), null=True, blank=True)
+    first_action_at = models.DateTimeField(_("首催时间"), null=True, blank=True)
+    sla_estimated = models.BooleanField(default=False, db_default=False)
+    # Bumped by every allocation change: a run committed on a stale preview is refused.
+    allocation_seq = models.PositiveIntegerField(default=0, db_default=0)
     # Extra columns of the bank's file kept as custom fields, sealed (they may hold anything).
     custom_sealed = models.BinaryField(null=True, blank=True)
 

@@ -13,10 +13,12 @@ from django.db import connection, transaction
 
 from recoup.core.db import analyze_tables
 from recoup.intake.models import ImportJob
+from recoup.workdays.calendar import deadline
 
 S = "intake_stagedcase"
 C = "intake_stagedcontact"
 LOADABLE = "('valid', 'held')"
+ALLOCATION_WORKING_DAYS = 1
 
 
 @dataclass
@@ -108,6 +110,8 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
     assert job.branch_id is not None
     ts = connection.ops.adapt_datetimefield_value(at)
     false = "FALSE" if connection.vendor == "postgresql" else "0"
+    # SPEC §3 step 3: allocation within one working day of the import.
+    allocation_due = deadline(start=at, working_days=ALLOCATION_WORKING_DAYS)
     # New debtors: the first loadable row per person, unless the agency already knows them.
     _exec(
         "INSERT INTO cases_debtor (organisation_id, uid, pii, pii_key_id, id_number_bidx, "
@@ -127,15 +131,29 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         "client_case_number, product, account_sealed, account_key_id, account_bidx, currency, "
         "principal, interest, fees, total_owed, entrusted_amount, overdue_days, stage, "
         "branch_id, region, status, status_changed_at, placed_at, custom_sealed, "
-        "created_at, updated_at) "
+        "allocation_due_at, sla_estimated, created_at, updated_at) "
         "SELECT %s, %s, %s, %s, d.id, s.client_case_number, s.product, s.account_sealed, "
         "s.key_id, s.account_bidx, 'CNY', s.principal, s.interest, s.fees, s.total_owed, "
         "s.total_owed, s.overdue_days, s.stage, %s, s.region, 'pending', %s, %s, "
-        "s.custom_sealed, %s, %s "
+        "s.custom_sealed, %s, %s, %s, %s "
         f"FROM {S} s JOIN cases_debtor d ON d.organisation_id = %s "
         "AND d.id_number_bidx = s.id_number_bidx "
         f"WHERE s.job_id = %s AND s.state IN {LOADABLE}",
-        [org, client, contract, job.batch_id, job.branch_id, ts, ts, ts, ts, org, job.pk],
+        [
+            org,
+            client,
+            contract,
+            job.batch_id,
+            job.branch_id,
+            ts,
+            ts,
+            connection.ops.adapt_datetimefield_value(allocation_due.due),
+            allocation_due.estimated,
+            ts,
+            ts,
+            org,
+            job.pk,
+        ],
     )
     # Contact points: one per debtor, role and number; addresses have no blind index and are
     # kept per row. The row that created a debtor just now brings its contacts as they are

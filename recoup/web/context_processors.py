@@ -22,6 +22,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "people": (_("人员"), reverse("people:people-list")),
         "clients": (_("委托方与合作协议"), reverse("clients:contract-list")),
         "intake": (_("案件导入"), reverse("intake:job-list")),
+        "allocation": (_("分案"), reverse("allocation:index")),
+        "workdays": (_("工作日历"), reverse("workdays:calendar")),
     }
     wanted: list[str] = []
     for code in sorted(codes):

@@ -51,6 +51,9 @@ def test_a_clean_file_becomes_cases_debtors_and_contacts(world, bank_file):
     assert case.overdue_days == 45
     assert case.stage == "M2"
     assert case.status == "pending"
+    # SPEC §3 step 3: to be allocated by the end of the next working day.
+    assert case.allocation_due_at is not None
+    assert case.allocation_due_at > case.placed_at
     assert case.branch == world.north
     assert case.account_number() == "6225 8800 0000 0001"
     assert case.debtor.personal_data()["name"] == "王小明"

@@ -1,0 +1,1039 @@
+"""The allocation (分案) engine: which collector gets which case, and why a case stays unplaced.
+
+Pure Python and polars: no Django, no database. The service layer loads the open, unassigned
+cases, the collectors with their current load and the contract's rule set, calls the engine,
+shows the result as a preview and writes it on commit. The same inputs always give the same
+result, whatever the order of the cases and collectors; there is no randomness.
+
+API
+---
+- ``allocate_frame(cases, collectors, rules, options, *, debtor_holders=None) -> Result`` is
+  the primary entry point. ``cases`` is a polars frame with the columns of ``CASE_SCHEMA``
+  (amounts in Int64 cents). Only the columns that ``required_columns(rules, options)`` lists
+  are needed, so the service can load exactly those (e.g. ``COPY … TO STDOUT`` into polars).
+- ``allocate(cases, collectors, rules, options, *, debtor_holders=None) -> Result`` takes a
+  sequence of ``CaseItem`` instead; it is a convenience for tests and small runs (building a
+  million ``CaseItem`` objects costs more than allocating them).
+- ``debtor_holders`` maps a debtor id to the collector already holding that debtor's open
+  cases. It is only used with ``Options.keep_debtor_together``.
+- ``Result.placements`` is a frame (case_id, collector_id, rule_id, reason) sorted by case id;
+  ``Result.unplaced`` lists ``Unplaced(case_id, rule_id, reason, params)`` sorted by case id;
+  ``Result.pools`` gives per rule its members' shares and deviations, the targets it excluded
+  and why, and the spreads; ``Result.collectors`` the new and resulting load per collector.
+
+Algorithm
+---------
+1. Each case belongs to the FIRST rule whose filter matches it (vectorised in polars). With
+   ``keep_debtor_together`` a debtor's cases under one rule form one unit, otherwise every case
+   is a unit.
+2. The rules run in order, and a collector's load carries over from one rule to the next:
+   a. the pool is the rule's targets minus ineligible collectors and those lacking a required
+      skill (``PoolStats.excluded`` says which and why);
+   b. with ``keep_debtor_together``, a unit whose debtor is already held by a pool member (before
+      this run, or through an earlier rule of this run) goes to that member if it has room;
+   c. count quotas proportional to the weights are water-filled over each member's total open
+      cases and remaining room, so the less loaded receive more new cases;
+   d. the remaining units, largest balance first, go each to the member with the lowest total
+      balance per weight that still has quota and balance room and did not hold the case last
+      period (a heap). Units that fit no quota get a second pass, ignoring quotas: to the member
+      with the most quota left and room, or else they stay unplaced with a reason;
+   e. if the members' balances are still more than 0.1 % apart, units of the same size are
+      swapped between the heaviest and the lightest (counts do not change).
+   When the pool cannot take every case, the largest balances are placed first.
+
+Guarantees (property tests in ``tests/test_engine.py``)
+-------------------------------------------------------
+- Every input case is either placed once or unplaced once.
+- ``max_open_cases`` and ``max_total_balance`` are never exceeded; ineligible collectors,
+  collectors outside the rule's targets or lacking its skills never receive its cases; with
+  ``avoid_previous_collector`` no case goes back to its previous assignee; with
+  ``keep_debtor_together`` a debtor's cases under one rule go to one collector, the existing
+  holder when it is in the pool, eligible and has room.
+- Balance: with equal weights, empty collectors, enough capacity, and at least ~50 cases per
+  collector with a realistic skewed balance (e.g. lognormal, 500–200,000 yuan), the allocated
+  balance spread (max − min) / mean is at most 1 % and every count is within 1 of the mean.
+  With ``keep_debtor_together`` a debtor's group counts as one unit, so the count bound relaxes
+  to the largest group's size. The balance bound needs the largest case to be small next to a
+  collector's share: one 200,000-yuan case cannot be balanced among 50 cases of 1,000 yuan.
+- Spreads are over the collectors who received cases in the pool, per weight, and over the new
+  allocation only. Quotas and the heap balance the TOTAL load (open + new), so when members
+  start with unequal loads the new allocation is deliberately uneven.
+
+Unplaced reasons and the codes in ``Result`` are listed below with their params; the UI
+translates them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+# --- reason codes ----------------------------------------------------------------------------
+
+# Why a case was placed (``Result.placements["reason"]``).
+BALANCED = "balanced"  # by the balancing across the rule's pool
+DEBTOR_HOLDER = "debtor_holder"  # with the collector already holding the debtor's open cases
+
+# Why a case stays unplaced (``Unplaced.reason``); params in brackets.
+NO_RULE_MATCHED = "no_rule_matched"  # no rule's filter matches the case
+NO_ELIGIBLE_COLLECTOR = (
+    "no_eligible_collector"  # the rule's targets are none, ineligible or unknown
+)
+POOL_LACKS_SKILLS = "pool_lacks_skills"  # no eligible target has every required skill [skills]
+CASE_CAPACITY_FULL = (
+    "case_capacity_full"  # no member has room for `needed` cases [needed, max_room]
+)
+BALANCE_EXCEEDS_CAPACITY = "balance_exceeds_capacity"  # > every member's balance room [max_room]
+ONLY_PREVIOUS_COLLECTOR = (
+    "only_previous_collector"  # only its last-period holders fit [collector_ids]
+)
+
+# Why a rule's target takes no cases under that rule (``Excluded.reason``).
+UNKNOWN_COLLECTOR = "unknown_collector"  # the id is not among the collectors passed in
+INELIGIBLE = "ineligible"  # departed, training or NDA lapsed… [reason: Collector.ineligible_reason]
+MISSING_SKILLS = "missing_skills"  # lacks required skills of the rule [skills]
+
+PLACEMENT_REASONS: tuple[str, ...] = (BALANCED, DEBTOR_HOLDER)
+UNPLACED_REASONS: tuple[str, ...] = (
+    NO_RULE_MATCHED,
+    NO_ELIGIBLE_COLLECTOR,
+    POOL_LACKS_SKILLS,
+    CASE_CAPACITY_FULL,
+    BALANCE_EXCEEDS_CAPACITY,
+    ONLY_PREVIOUS_COLLECTOR,
+)
+EXCLUSION_REASONS: tuple[str, ...] = (UNKNOWN_COLLECTOR, INELIGIBLE, MISSING_SKILLS)
+
+type Param = int | str | tuple[int, ...] | tuple[str, ...]
+type _Place = Callable[[int, int, int], None]  # place(unit, member position, reason index)
+
+# --- inputs ----------------------------------------------------------------------------------
+
+CASE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "balance": pl.Int64(),  # cents, ≥ 0
+    "debtor_id": pl.Int64(),
+    "client_id": pl.Int64(),
+    "batch_id": pl.Int64(),  # nullable
+    "stage": pl.String(),  # "M1" … "M6+"
+    "product": pl.String(),  # "card" / "loan"
+    "province": pl.String(),
+    "city": pl.String(),
+    "risk_grade": pl.String(),
+    "reallocated": pl.Boolean(),  # held by a collector before
+    "previous_assignee_id": pl.Int64(),  # nullable: the collector who held it last period
+}
+"""The columns ``allocate_frame`` reads; see ``required_columns`` for which ones it needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseItem:
+    """An open, unassigned case (one row of ``CASE_SCHEMA``)."""
+
+    id: int
+    balance: int  # cents
+    debtor_id: int
+    client_id: int
+    batch_id: int | None
+    stage: str
+    product: str
+    province: str
+    city: str
+    risk_grade: str
+    reallocated: bool
+    previous_assignee_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Collector:
+    """A collector with capacity (None = unlimited) and the open load held before this run."""
+
+    id: int
+    team_id: int | None
+    skills: frozenset[str]
+    max_open_cases: int | None
+    max_total_balance: int | None  # cents
+    open_cases: int
+    open_balance: int  # cents
+    ineligible_reason: str = ""  # a code; "" = eligible
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFilter:
+    """Which cases a rule takes: every given criterion must hold; an empty set means any."""
+
+    client_ids: frozenset[int] = frozenset()
+    batch_ids: frozenset[int] = frozenset()
+    stages: frozenset[str] = frozenset()
+    products: frozenset[str] = frozenset()
+    provinces: frozenset[str] = frozenset()
+    cities: frozenset[str] = frozenset()
+    risk_grades: frozenset[str] = frozenset()
+    min_balance: int | None = None  # cents, inclusive
+    max_balance: int | None = None  # cents, inclusive
+    new_or_reallocated: Literal["any", "new", "reallocated"] = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule: its filter, its target pool as (collector_id, weight ≥ 1) and required skills."""
+
+    id: int
+    name: str
+    filter: RuleFilter
+    targets: tuple[tuple[int, int], ...]
+    required_skills: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Run options chosen by the supervisor."""
+
+    keep_debtor_together: bool = True
+    avoid_previous_collector: bool = False
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unplaced:
+    """A case left unassigned; ``rule_id`` is None when no rule matched. Params are shared:
+    do not mutate them."""
+
+    case_id: int
+    rule_id: int | None
+    reason: str
+    params: Mapping[str, Param]
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    """A rule target that takes none of the rule's cases, and why."""
+
+    collector_id: int
+    reason: str
+    params: Mapping[str, Param]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    """A pool member's share of a rule's cases; ``deviation_pct`` compares its balance per
+    weight with the mean of the members who received cases (None if it received none)."""
+
+    collector_id: int
+    weight: int
+    cases: int
+    balance: int
+    deviation_pct: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """One rule's outcome. Spreads are per weight, over the members who received cases."""
+
+    rule_id: int
+    cases: int  # matched the rule
+    placed: int
+    balance: int  # placed, cents
+    balance_spread_pct: float  # (max − min) / mean × 100
+    count_spread: float  # max − min, counts scaled to the smallest weight
+    members: tuple[PoolMember, ...]
+    excluded: tuple[Excluded, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorSummary:
+    """A collector's new cases in this run and its open load afterwards."""
+
+    collector_id: int
+    cases: int
+    balance: int
+    open_cases: int
+    open_balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The allocation; ``balance_spread_pct`` and ``count_spread`` are the worst pool's."""
+
+    placements: pl.DataFrame  # case_id, collector_id, rule_id: Int64; reason: String
+    unplaced: tuple[Unplaced, ...]
+    pools: tuple[PoolStats, ...]
+    collectors: tuple[CollectorSummary, ...]
+    cases: int
+    placed: int
+    balance_spread_pct: float
+    count_spread: float
+    _map: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def placement_map(self) -> dict[int, int]:
+        """case_id → collector_id for the placed cases."""
+        if not self._map and self.placed:
+            self._map.update(
+                zip(
+                    self.placements["case_id"].to_list(),
+                    self.placements["collector_id"].to_list(),
+                    strict=True,
+                )
+            )
+        return self._map
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+_FILTER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("client_ids", "client_id"),
+    ("batch_ids", "batch_id"),
+    ("stages", "stage"),
+    ("products", "product"),
+    ("provinces", "province"),
+    ("cities", "city"),
+    ("risk_grades", "risk_grade"),
+)
+
+
+def required_columns(rules: Sequence[Rule], options: Options) -> list[str]:
+    """The ``CASE_SCHEMA`` columns that ``allocate_frame`` needs for these rules and options."""
+    needed = {"id", "balance"}
+    if options.keep_debtor_together:
+        needed.add("debtor_id")
+    if options.avoid_previous_collector:
+        needed.add("previous_assignee_id")
+    for rule in rules:
+        f = rule.filter
+        needed.update(col for attr, col in _FILTER_COLUMNS if getattr(f, attr))
+        if f.new_or_reallocated != "any":
+            needed.add("reallocated")
+    return [col for col in CASE_SCHEMA if col in needed]
+
+
+def cases_frame(cases: Iterable[CaseItem]) -> pl.DataFrame:
+    """The ``CASE_SCHEMA`` frame of some ``CaseItem``."""
+    items = list(cases)
+    return pl.DataFrame(
+        {col: [getattr(c, col) for c in items] for col in CASE_SCHEMA}, schema=CASE_SCHEMA
+    )
+
+
+def allocate(
+    cases: Sequence[CaseItem],
+    collectors: Sequence[Collector],
+    rules: Sequence[Rule],
+    options: Options = Options(),
+    *,
+    debtor_holders: Mapping[int, int] | None = None,
+) -> Result:
+    """``allocate_frame`` for a sequence of ``CaseItem``."""
+    return allocate_frame(
+        cases_frame(cases), collectors, rules, options, debtor_holders=debtor_holders
+    )
+
+
+def allocate_frame(
+    cases: pl.DataFrame,
+    collectors: Sequence[Collector],
+    rules: Sequence[Rule],
+    options: Options = Options(),
+    *,
+    debtor_holders: Mapping[int, int] | None = None,
+) -> Result:
+    """Allocate open cases to collectors by the rules (module docstring: algorithm, guarantees).
+
+    Raises ``ValueError`` for inconsistent input: a missing column, a null or duplicate case
+    id, a negative balance, duplicate collector or rule ids, a weight below 1.
+    """
+    _check_rules(rules)
+    frame = _prepare_cases(cases, rules, options)
+    pool = _CollectorState(collectors)
+    keep = options.keep_debtor_together
+
+    frame = frame.with_columns(_rule=_rule_index_expr(rules))
+    matched = frame.filter(pl.col("_rule").is_not_null())
+    if keep:
+        units = (
+            matched.group_by("_rule", "debtor_id")
+            .agg(
+                pl.col("balance").sum().alias("_bal"),
+                pl.len().alias("_size"),
+                pl.col("id").min().alias("_first"),
+            )
+            .sort(["_rule", "_bal", "_first"], descending=[False, True, False])
+            .with_row_index("_unit")
+        )
+        matched = matched.join(
+            units.select("_rule", "debtor_id", "_unit"), on=["_rule", "debtor_id"], how="left"
+        )
+    else:
+        matched = matched.sort(
+            ["_rule", "balance", "id"], descending=[False, True, False]
+        ).with_row_index("_unit")
+        units = matched.select("_unit", "_rule", pl.col("balance").alias("_bal"))
+
+    n_units = units.height
+    rule_units = dict(units.group_by("_rule").len().iter_rows())
+    run = _Run(
+        state=pool,
+        ubal=units["_bal"].to_list(),
+        usize=units["_size"].to_list() if keep else None,
+        udebtor=units["debtor_id"].to_list() if keep else None,
+        forbidden=_forbidden_units(matched) if options.avoid_previous_collector else {},
+        unit_coll=[-1] * n_units,
+        unit_code=[0] * n_units,
+        unit_params={},
+    )
+    holders: dict[int, int] = {}
+    maybe_held: list[int] = []
+    shared_later: list[int] = []
+    if keep:
+        for debtor, cid in sorted((debtor_holders or {}).items()):
+            g = pool.index.get(cid)
+            if g is not None:
+                holders[debtor] = g
+        maybe_held, shared_later = _debtor_flags(units, holders)
+
+    pools: list[tuple[list[tuple[int, int]], list[Excluded]]] = []
+    start = 0
+    held_pos = later_pos = 0
+    for r, rule in enumerate(rules):
+        end = start + rule_units.get(r, 0)
+        held_end = bisect.bisect_left(maybe_held, end, lo=held_pos)
+        later_end = bisect.bisect_left(shared_later, end, lo=later_pos)
+        members, excluded = pool.members(rule)
+        pools.append((members, excluded))
+        run.rule(r, rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders)
+        if keep:
+            # Later rules keep the debtor with this run's collector unless an eligible holder
+            # already has the debtor.
+            for u in shared_later[later_pos:later_end]:
+                g = run.unit_coll[u]
+                if g >= 0:
+                    current = holders.get(run.udebtor[u])  # type: ignore[index]  # set when keep
+                    if current is None or pool.ineligible[current]:
+                        holders[run.udebtor[u]] = g  # type: ignore[index]  # set when keep
+        start, held_pos, later_pos = end, held_end, later_end
+
+    return _result(frame, matched, run, rules, pools)
+
+
+# --- input checks and rule matching ----------------------------------------------------------
+
+
+def _check_rules(rules: Sequence[Rule]) -> None:
+    if len({r.id for r in rules}) != len(rules):
+        raise ValueError("duplicate rule ids")
+    for rule in rules:
+        if rule.filter.new_or_reallocated not in ("any", "new", "reallocated"):
+            raise ValueError(f"rule {rule.id}: bad new_or_reallocated")
+        ids = [cid for cid, _ in rule.targets]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"rule {rule.id}: a collector is targeted twice")
+        if any(not isinstance(w, int) or w < 1 for _, w in rule.targets):
+            raise ValueError(f"rule {rule.id}: weights must be integers ≥ 1")
+
+
+def _prepare_cases(cases: pl.DataFrame, rules: Sequence[Rule], options: Options) -> pl.DataFrame:
+    needed = required_columns(rules, options)
+    missing = [col for col in needed if col not in cases.columns]
+    if missing:
+        raise ValueError(f"cases frame lacks columns {missing}")
+    frame = cases.select(pl.col(col).cast(CASE_SCHEMA[col], strict=True) for col in needed)
+    mandatory = [col for col in ("id", "balance", "debtor_id") if col in needed]
+    if frame.select(pl.any_horizontal(pl.col(mandatory).is_null().any())).item():
+        raise ValueError(f"null values in {mandatory}")
+    if frame["id"].n_unique() != frame.height:
+        raise ValueError("duplicate case ids")
+    if (frame["balance"] < 0).any():
+        raise ValueError("negative case balance")
+    return frame
+
+
+def _filter_expr(f: RuleFilter) -> pl.Expr:
+    conditions = [
+        pl.col(col).is_in(sorted(getattr(f, attr)))
+        for attr, col in _FILTER_COLUMNS
+        if getattr(f, attr)
+    ]
+    if f.min_balance is not None:
+        conditions.append(pl.col("balance") >= f.min_balance)
+    if f.max_balance is not None:
+        conditions.append(pl.col("balance") <= f.max_balance)
+    if f.new_or_reallocated == "new":
+        conditions.append(~pl.col("reallocated"))
+    elif f.new_or_reallocated == "reallocated":
+        conditions.append(pl.col("reallocated"))
+    # A null cell (no batch, unknown province…) makes the condition null: it does not match.
+    return pl.all_horizontal(conditions) if conditions else pl.lit(True)
+
+
+def _rule_index_expr(rules: Sequence[Rule]) -> pl.Expr:
+    """The index of the first rule matching each case, null if none."""
+    expr = pl.lit(None, dtype=pl.Int32)
+    for r in range(len(rules) - 1, -1, -1):
+        expr = (
+            pl.when(_filter_expr(rules[r].filter)).then(pl.lit(r, dtype=pl.Int32)).otherwise(expr)
+        )
+    return expr
+
+
+def _forbidden_units(matched: pl.DataFrame) -> dict[int, frozenset[int]]:
+    """unit → the collector ids that held one of its cases last period."""
+    prev = (
+        matched.filter(pl.col("previous_assignee_id").is_not_null())
+        .group_by("_unit")
+        .agg(pl.col("previous_assignee_id").unique())
+    )
+    return {u: frozenset(ids) for u, ids in prev.iter_rows()}
+
+
+def _debtor_flags(units: pl.DataFrame, holders: Mapping[int, int]) -> tuple[list[int], list[int]]:
+    """Units whose debtor may already be held (by ``holders`` or an earlier rule), and units
+    whose debtor also has cases under a later rule; both sorted."""
+    spans = units.group_by("debtor_id").agg(
+        pl.col("_rule").min().alias("_first_rule"), pl.col("_rule").max().alias("_last_rule")
+    )
+    flags = units.join(spans, on="debtor_id", how="left")
+    held = pl.Series(list(holders), dtype=pl.Int64)
+    maybe = flags.filter(
+        pl.col("debtor_id").is_in(held.implode()) | (pl.col("_rule") > pl.col("_first_rule"))
+    )
+    later = flags.filter(pl.col("_rule") < pl.col("_last_rule"))
+    return sorted(maybe["_unit"].to_list()), sorted(later["_unit"].to_list())
+
+
+# --- collectors ------------------------------------------------------------------------------
+
+_UNLIMITED = 1 << 62  # room of an uncapped collector; far above any real count or amount
+
+
+class _CollectorState:
+    """Every collector's capacity and running load (open + placed in this run), by index in
+    id order."""
+
+    def __init__(self, collectors: Sequence[Collector]) -> None:
+        ordered = sorted(collectors, key=lambda c: c.id)
+        self.ids = [c.id for c in ordered]
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("duplicate collector ids")
+        self.index = {cid: g for g, cid in enumerate(self.ids)}
+        self.collectors = ordered
+        self.ineligible = [bool(c.ineligible_reason) for c in ordered]
+        self.cap_cases = [
+            _UNLIMITED if c.max_open_cases is None else c.max_open_cases for c in ordered
+        ]
+        self.cap_balance = [
+            _UNLIMITED if c.max_total_balance is None else c.max_total_balance for c in ordered
+        ]
+        self.cases = [c.open_cases for c in ordered]
+        self.balance = [c.open_balance for c in ordered]
+
+    def members(self, rule: Rule) -> tuple[list[tuple[int, int]], list[Excluded]]:
+        """The rule's pool as (collector index, weight) in id order, and the excluded targets."""
+        members: list[tuple[int, int]] = []
+        excluded: list[Excluded] = []
+        for cid, weight in sorted(rule.targets):
+            g = self.index.get(cid)
+            if g is None:
+                excluded.append(Excluded(cid, UNKNOWN_COLLECTOR, {}))
+            elif self.ineligible[g]:
+                reason = self.collectors[g].ineligible_reason
+                excluded.append(Excluded(cid, INELIGIBLE, {"reason": reason}))
+            elif not rule.required_skills <= self.collectors[g].skills:
+                lacking = tuple(sorted(rule.required_skills - self.collectors[g].skills))
+                excluded.append(Excluded(cid, MISSING_SKILLS, {"skills": lacking}))
+            else:
+                members.append((g, weight))
+        return members, excluded
+
+
+# --- the allocation --------------------------------------------------------------------------
+
+_MAX_TRIES = 32  # heap entries tried per unit before it waits for the second pass
+_POLISH_TOLERANCE = 0.001  # stop swapping when balances per weight are within 0.1 %
+_POLISH_BUDGET = 1_000_000  # units scanned by the swap search per rule, to bound its time
+_POLISH_PARTNERS = 4  # partners tried when the heaviest and the lightest cannot swap
+_KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm used to keep heap keys integers
+
+
+@dataclass(slots=True)
+class _Run:
+    """Per-unit working state; units are numbered by rule, then by decreasing balance."""
+
+    state: _CollectorState
+    ubal: list[int]
+    usize: list[int] | None  # None: every unit is one case
+    udebtor: list[int] | None  # None: debtors are not kept together
+    forbidden: dict[int, frozenset[int]]  # unit → previous assignees to avoid
+    unit_coll: list[int]  # collector index, -1 = unplaced
+    unit_code: list[int]  # index in PLACEMENT_REASONS or, when unplaced, UNPLACED_REASONS
+    unit_params: dict[int, Mapping[str, Param]]  # params of the unplaced units
+
+    def size(self, u: int) -> int:
+        return 1 if self.usize is None else self.usize[u]
+
+    def rule(
+        self,
+        r: int,
+        rule: Rule,
+        members: list[tuple[int, int]],
+        excluded: list[Excluded],
+        start: int,
+        end: int,
+        maybe_held: list[int],
+        holders: Mapping[int, int],
+    ) -> None:
+        """Allocate the units ``start``…``end`` - 1 of rule ``r`` to its pool."""
+        if start == end:
+            return
+        if not members:
+            self._rule_unplaceable(rule, excluded, start, end)
+            return
+        st = self.state
+        n = len(members)
+        pos = {g: p for p, (g, _) in enumerate(members)}
+        gs = [g for g, _ in members]
+        weights = [w for _, w in members]
+        ids = [st.ids[g] for g in gs]
+        cases = [st.cases[g] for g in gs]
+        load = [st.balance[g] for g in gs]
+        room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in gs]
+        room_bal = [max(0, st.cap_balance[g] - st.balance[g]) for g in gs]
+
+        def place(u: int, p: int, code: int) -> None:
+            s, b = self.size(u), self.ubal[u]
+            self.unit_coll[u] = gs[p]
+            self.unit_code[u] = code
+            cases[p] += s
+            load[p] += b
+            room_cases[p] -= s
+            room_bal[p] -= b
+
+        # (b) Debtors already held by a member stay with it, room permitting.
+        forced: set[int] = set()
+        for u in maybe_held:
+            p = pos.get(holders.get(self.udebtor[u], -1), -1)  # type: ignore[index]  # keep
+            forb = self.forbidden.get(u)
+            if (
+                p >= 0
+                and room_cases[p] >= self.size(u)
+                and room_bal[p] >= self.ubal[u]
+                and not (forb and ids[p] in forb)
+            ):
+                place(u, p, 1)
+                forced.add(u)
+        todo: Sequence[int] = range(start, end)
+        if forced:
+            todo = [u for u in todo if u not in forced]
+
+        # (c) Count quotas, water-filled over the total open cases.
+        total = sum(self.size(u) for u in todo) if self.usize is not None else len(todo)
+        quota = _quotas(cases, room_cases, weights, total)
+
+        # (d) Largest first, to the lightest member per weight with quota and room.
+        lcm = math.lcm(*weights)
+        scale = lcm if lcm <= _KEY_SCALE_MAX else _KEY_SCALE_MAX
+        mult = [scale // w for w in weights] if lcm <= _KEY_SCALE_MAX else [0] * n
+        shift = max(1, n.bit_length())
+        mask = (1 << shift) - 1
+
+        def key(p: int) -> int:
+            k = load[p] * mult[p] if mult[p] else load[p] * scale // weights[p]
+            return (k << shift) | p
+
+        rem = quota[:]
+        capped = [quota[p] >= room_cases[p] for p in range(n)]  # quota cut by the count cap
+        heap = [key(p) for p in range(n) if rem[p] > 0]
+        heapq.heapify(heap)
+        waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
+        leftover: list[int] = []
+        ubal, usize, forbidden = self.ubal, self.usize, self.forbidden
+        unit_coll = self.unit_coll
+        heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+        for u in todo:
+            b = ubal[u]
+            s = 1 if usize is None else usize[u]
+            # Units come in decreasing balance: a member put aside for lack of balance room
+            # comes back once the units are small enough.
+            while waiting and -waiting[0][0] >= b:
+                heappush(heap, key(heappop(waiting)[1]))
+            forb = forbidden.get(u) if forbidden else None
+            held: list[int] | None = None
+            tries = 0
+            while heap:
+                p = heap[0] & mask
+                if room_bal[p] < b:
+                    heappop(heap)
+                    heappush(waiting, (-room_bal[p], p))
+                    capped[p] = True
+                elif rem[p] < s or (forb is not None and ids[p] in forb):
+                    if held is None:
+                        held = []
+                    held.append(heappop(heap))
+                else:
+                    unit_coll[u] = gs[p]
+                    cases[p] += s
+                    load[p] += b
+                    room_cases[p] -= s
+                    room_bal[p] -= b
+                    rem[p] -= s
+                    if rem[p] > 0:
+                        heapreplace(heap, key(p))
+                    else:
+                        heappop(heap)
+                    break
+                tries += 1
+                if tries >= _MAX_TRIES:
+                    leftover.append(u)
+                    break
+            else:
+                leftover.append(u)
+            if held is not None:
+                for item in held:
+                    heappush(heap, item)
+
+        if leftover:
+            self._second_pass(leftover, rem, ids, room_cases, room_bal, load, weights, place)
+
+        # (e) Swap units between the heaviest and the lightest members.
+        receivers = [p for p in range(n) if cases[p] > st.cases[gs[p]] and not capped[p]]
+        if len(receivers) > 1 and _spread(receivers, load, weights) > _POLISH_TOLERANCE:
+            _Polish(self, start, end, pos, ids, load, room_bal, weights, receivers).run()
+
+        for p, g in enumerate(gs):
+            st.cases[g] = cases[p]
+            st.balance[g] = load[p]
+
+    def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
+        """Every unit of a rule whose pool is empty stays unplaced."""
+        skill_gaps = [e for e in excluded if e.reason == MISSING_SKILLS]
+        if skill_gaps:
+            # Report the skills that no eligible target has; if each is held by someone but
+            # nobody holds all, report every required skill.
+            lacking = set(rule.required_skills)
+            for e in skill_gaps:
+                lacking &= set(e.params["skills"])  # type: ignore[arg-type]  # tuple[str, ...]
+            skills = tuple(sorted(lacking or rule.required_skills))
+            code, params = UNPLACED_REASONS.index(POOL_LACKS_SKILLS), {"skills": skills}
+        else:
+            code, params = UNPLACED_REASONS.index(NO_ELIGIBLE_COLLECTOR), {}
+        for u in range(start, end):
+            self.unit_code[u] = code
+            self.unit_params[u] = params
+
+    def _second_pass(
+        self,
+        leftover: list[int],
+        rem: list[int],
+        ids: list[int],
+        room_cases: list[int],
+        room_bal: list[int],
+        load: list[int],
+        weights: list[int],
+        place: _Place,
+    ) -> None:
+        """Place the units that fit no quota, ignoring quotas, or record why they cannot be."""
+        n = len(ids)
+        # Largest room for a unit of size s, recomputed only after a placement changed rooms.
+        room_for_size: dict[int, tuple[int, int]] = {}
+        for u in leftover:
+            s, b = self.size(u), self.ubal[u]
+            fit = room_for_size.get(s)
+            if fit is None:
+                with_room = [p for p in range(n) if room_cases[p] >= s]
+                fit = (
+                    max(room_cases) if n else 0,
+                    max((room_bal[p] for p in with_room), default=-1),
+                )
+                room_for_size[s] = fit
+            max_cases, max_bal = fit
+            if max_bal < 0:
+                self._unplaced(u, CASE_CAPACITY_FULL, {"needed": s, "max_room": max_cases})
+                continue
+            if max_bal < b:
+                self._unplaced(u, BALANCE_EXCEEDS_CAPACITY, {"max_room": max_bal})
+                continue
+            forb = self.forbidden.get(u)
+            best = -1
+            best_key: tuple[int, float, int] | None = None
+            blocked: list[int] = []
+            for p in range(n):
+                if room_cases[p] < s or room_bal[p] < b:
+                    continue
+                if forb and ids[p] in forb:
+                    blocked.append(ids[p])
+                    continue
+                k = (-rem[p], load[p] / weights[p], p)
+                if best_key is None or k < best_key:
+                    best, best_key = p, k
+            if best < 0:
+                self._unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": tuple(blocked)})
+                continue
+            place(u, best, 0)
+            rem[best] -= s
+            room_for_size.clear()
+
+    def _unplaced(self, u: int, reason: str, params: Mapping[str, Param]) -> None:
+        self.unit_code[u] = UNPLACED_REASONS.index(reason)
+        self.unit_params[u] = params
+
+
+def _quotas(base: list[int], room: list[int], weights: list[int], total: int) -> list[int]:
+    """Integer new-case quotas that bring (base + quota) / weight to one level, within room.
+
+    Exact water-filling over the breakpoints, then the rounding remainder goes to the members
+    whose next case keeps them lowest (ties by position, i.e. collector id).
+    """
+    n = len(base)
+    total = min(total, sum(room))
+    if total <= 0:
+        return [0] * n
+    events: list[tuple[float, int]] = []
+    for b, r, w in zip(base, room, weights, strict=True):
+        if r > 0:
+            events.append((b / w, w))
+            if r < _UNLIMITED:
+                events.append(((b + r) / w, -w))
+    events.sort()
+    filled = 0.0
+    slope = 0
+    level = prev = events[0][0]
+    for x, dw in events:
+        gain = slope * (x - prev)
+        if slope and filled + gain >= total:
+            break
+        filled += gain
+        slope += dw
+        prev = x
+    level = prev + (total - filled) / slope if slope else prev
+    quota = [
+        min(r, max(0, math.floor(w * level - b)))
+        for b, r, w in zip(base, room, weights, strict=True)
+    ]
+    short = total - sum(quota)
+    while short > 0:
+        order = sorted(
+            (p for p in range(n) if quota[p] < room[p]),
+            key=lambda p: ((base[p] + quota[p] + 1) / weights[p], p),
+        )
+        for p in order[:short]:
+            quota[p] += 1
+        short -= min(short, len(order))
+    while short < 0:
+        order = sorted(
+            (p for p in range(n) if quota[p] > 0),
+            key=lambda p: (-(base[p] + quota[p]) / weights[p], p),
+        )
+        for p in order[:-short]:
+            quota[p] -= 1
+        short += min(-short, len(order))
+    return quota
+
+
+def _spread(members: Sequence[int], load: list[int], weights: list[int]) -> float:
+    """(max − min) / mean of load per weight, as a fraction."""
+    per_weight = [load[p] / weights[p] for p in members]
+    mean = sum(per_weight) / len(per_weight)
+    return (max(per_weight) - min(per_weight)) / mean if mean > 0 else 0.0
+
+
+class _Polish:
+    """Swaps of same-size units between members to even out their balance per weight.
+
+    Each swap moves d > 0 from a heavier member A to a lighter member B with d below twice the
+    amount that would level the pair, so Σ load² / weight strictly decreases: no cycles.
+    Units placed with their debtor's holder are never moved.
+    """
+
+    def __init__(
+        self,
+        run: _Run,
+        start: int,
+        end: int,
+        pos: Mapping[int, int],
+        ids: list[int],
+        load: list[int],
+        room_bal: list[int],
+        weights: list[int],
+        receivers: list[int],
+    ) -> None:
+        self.run_ = run
+        self.ids, self.load, self.room_bal, self.weights = ids, load, room_bal, weights
+        self.active = set(receivers)
+        # p → size → ascending (balance, unit) of the units it received by balancing
+        self.units: dict[int, dict[int, list[tuple[int, int]]]] = {p: {} for p in receivers}
+        for u in range(start, end):
+            g = run.unit_coll[u]
+            if g >= 0 and run.unit_code[u] == 0:
+                p = pos[g]
+                if p in self.active:
+                    self.units[p].setdefault(run.size(u), []).append((run.ubal[u], u))
+        for by_size in self.units.values():
+            for lst in by_size.values():
+                lst.sort()
+        self.budget = _POLISH_BUDGET
+
+    def run(self) -> None:
+        while len(self.active) > 1 and self.budget > 0:
+            order = sorted(self.active, key=lambda p: (self.load[p] / self.weights[p], p))
+            if _spread(order, self.load, self.weights) <= _POLISH_TOLERANCE:
+                return
+            heavy, light = order[-1], order[0]
+            pairs = [(heavy, light)]
+            pairs += [(heavy, b) for b in order[1 : 1 + _POLISH_PARTNERS]]
+            pairs += [(a, light) for a in order[-2 : -2 - _POLISH_PARTNERS : -1]]
+            if not any(self._swap(a, b) for a, b in pairs if a != b):
+                self.active.discard(heavy)
+                self.active.discard(light)
+
+    def _swap(self, a: int, b: int) -> bool:
+        """Make the best swap from ``a`` to ``b``; False if none improves."""
+        load, w = self.load, self.weights
+        level_by = (load[a] * w[b] - load[b] * w[a]) / (w[a] + w[b])  # moving this levels them
+        if level_by <= 0:
+            return False
+        limit = min(2 * level_by, self.room_bal[b] + 0.5)
+        forbidden = self.run_.forbidden
+        best: tuple[float, int, int, int] | None = None  # (error, size, index in a, index in b)
+        for size, a_units in self.units[a].items():
+            b_units = self.units[b].get(size)
+            if not b_units:
+                continue
+            self.budget -= len(a_units)
+            for i, (a_bal, a_unit) in enumerate(a_units):
+                j = bisect.bisect_left(b_units, (math.ceil(a_bal - level_by), -1))
+                for k in (j - 1, j):
+                    if not 0 <= k < len(b_units):
+                        continue
+                    b_bal, b_unit = b_units[k]
+                    d = a_bal - b_bal
+                    if not 0 < d < limit:
+                        continue
+                    err = abs(d - level_by)
+                    if best is not None and err >= best[0]:
+                        continue
+                    if self.ids[b] in forbidden.get(a_unit, ()) or self.ids[a] in forbidden.get(
+                        b_unit, ()
+                    ):
+                        continue
+                    best = (err, size, i, k)
+        if best is None:
+            return False
+        _, size, i, k = best
+        a_list, b_list = self.units[a][size], self.units[b][size]
+        a_bal, a_unit = a_list.pop(i)
+        b_bal, b_unit = b_list.pop(k)
+        bisect.insort(a_list, (b_bal, b_unit))
+        bisect.insort(b_list, (a_bal, a_unit))
+        d = a_bal - b_bal
+        load[a] -= d
+        load[b] += d
+        self.room_bal[a] += d
+        self.room_bal[b] -= d
+        unit_coll = self.run_.unit_coll
+        unit_coll[a_unit], unit_coll[b_unit] = unit_coll[b_unit], unit_coll[a_unit]
+        return True
+
+
+# --- the result ------------------------------------------------------------------------------
+
+
+def _result(
+    frame: pl.DataFrame,
+    matched: pl.DataFrame,
+    run: _Run,
+    rules: Sequence[Rule],
+    pools: list[tuple[list[tuple[int, int]], list[Excluded]]],
+) -> Result:
+    st = run.state
+    matched = matched.with_columns(
+        _g=pl.Series(run.unit_coll, dtype=pl.Int64).gather(matched["_unit"]),
+        _code=pl.Series(run.unit_code, dtype=pl.Int64).gather(matched["_unit"]),
+    )
+    placed = matched.filter(pl.col("_g") >= 0)
+    placements = pl.DataFrame(
+        {
+            "case_id": placed["id"],
+            "collector_id": pl.Series(st.ids, dtype=pl.Int64).gather(placed["_g"]),
+            "rule_id": pl.Series([r.id for r in rules], dtype=pl.Int64).gather(placed["_rule"]),
+            "reason": pl.Series(PLACEMENT_REASONS, dtype=pl.String).gather(placed["_code"]),
+        }
+    ).sort("case_id")
+
+    no_params: Mapping[str, Param] = {}
+    unplaced = [
+        Unplaced(case_id, None, NO_RULE_MATCHED, no_params)
+        for case_id in frame.filter(pl.col("_rule").is_null())["id"].to_list()
+    ]
+    for case_id, r, u, code in (
+        matched.filter(pl.col("_g") < 0).select("id", "_rule", "_unit", "_code").iter_rows()
+    ):
+        unplaced.append(Unplaced(case_id, rules[r].id, UNPLACED_REASONS[code], run.unit_params[u]))
+    unplaced.sort(key=lambda x: x.case_id)
+
+    matched_per_rule = dict(matched.group_by("_rule").len().iter_rows())
+    per_member = {
+        (r, g): (n, b)
+        for r, g, n, b in placed.group_by("_rule", "_g")
+        .agg(pl.len(), pl.col("balance").sum())
+        .iter_rows()
+    }
+    per_collector = {
+        g: (n, b)
+        for g, n, b in placed.group_by("_g").agg(pl.len(), pl.col("balance").sum()).iter_rows()
+    }
+
+    pool_stats = []
+    for r, (rule, (members, excluded)) in enumerate(zip(rules, pools, strict=True)):
+        shares = [(g, w, *per_member.get((r, g), (0, 0))) for g, w in members]
+        receivers = [(w, n, b) for _, w, n, b in shares if n > 0]
+        balance_spread = count_spread = 0.0
+        mean = 0.0
+        if receivers:
+            w_min = min(w for w, _, _ in receivers)
+            balances = [b * w_min / w for w, _, b in receivers]
+            counts = [n * w_min / w for w, n, _ in receivers]
+            mean = sum(balances) / len(balances)
+            if mean > 0:
+                balance_spread = (max(balances) - min(balances)) / mean * 100
+            count_spread = max(counts) - min(counts)
+        pool_stats.append(
+            PoolStats(
+                rule_id=rule.id,
+                cases=matched_per_rule.get(r, 0),
+                placed=sum(n for _, n, _ in receivers),
+                balance=sum(b for _, _, b in receivers),
+                balance_spread_pct=balance_spread,
+                count_spread=count_spread,
+                members=tuple(
+                    PoolMember(
+                        st.ids[g],
+                        w,
+                        n,
+                        b,
+                        (b * w_min / w - mean) / mean * 100 if n > 0 and mean > 0 else None,
+                    )
+                    for g, w, n, b in shares
+                ),
+                excluded=tuple(excluded),
+            )
+        )
+
+    return Result(
+        placements=placements,
+        unplaced=tuple(unplaced),
+        pools=tuple(pool_stats),
+        collectors=tuple(
+            CollectorSummary(cid, *per_collector.get(g, (0, 0)), st.cases[g], st.balance[g])
+            for g, cid in enumerate(st.ids)
+        ),
+        cases=frame.height,
+        placed=placements.height,
+        balance_spread_pct=max((p.balance_spread_pct for p in pool_stats), default=0.0),
+        count_spread=max((p.count_spread for p in pool_stats), default=0.0),
+    )

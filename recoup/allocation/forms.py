@@ -1,0 +1,143 @@
+"""Allocation forms: HTML input only; the services validate the rules themselves."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from recoup.accounts.models import Team, User
+from recoup.allocation.models import RuleSet
+from recoup.cases.models import Case
+from recoup.core.forms import BootstrapFormMixin
+
+RULE_FORMS = 4  # rules shown in the editor; blank ones are ignored
+_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+def split_words(text: str) -> list[str]:
+    return [w for w in _SPLIT.split(text or "") if w]
+
+
+class RuleSetForm(BootstrapFormMixin, forms.Form):
+    contract = forms.TypedChoiceField(label=_("合作协议"), coerce=int)
+    name = forms.CharField(label=_("规则集名称"), max_length=100)
+    keep_debtor_together = forms.BooleanField(
+        label=_("同一债务人的案件分给同一催收员"), required=False, initial=True
+    )
+    avoid_previous_collector = forms.BooleanField(label=_("不分回上一周期的催收员"), required=False)
+    active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+
+    def __init__(self, *args: Any, contracts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(c.pk, f"{c.client.name} · {c.number}") for c in contracts]
+        self.fields["contract"].choices = choices  # type: ignore[attr-defined]
+
+    @classmethod
+    def initial_for(cls, rule_set: RuleSet) -> dict[str, Any]:
+        return {
+            "contract": rule_set.contract_id,
+            "name": rule_set.name,
+            "keep_debtor_together": rule_set.keep_debtor_together,
+            "avoid_previous_collector": rule_set.avoid_previous_collector,
+            "active": rule_set.active,
+        }
+
+
+class RuleForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("规则名称"), max_length=100, required=False)
+    stages = forms.MultipleChoiceField(
+        label=_("逾期阶段"),
+        choices=Case.Stage.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    products = forms.MultipleChoiceField(
+        label=_("产品"),
+        choices=Case.Product.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    min_balance = forms.DecimalField(label=_("最低金额（元）"), required=False, min_value=0)
+    max_balance = forms.DecimalField(label=_("最高金额（元）"), required=False, min_value=0)
+    provinces = forms.CharField(label=_("省份（逗号分隔）"), required=False, max_length=500)
+    cities = forms.CharField(label=_("城市（逗号分隔）"), required=False, max_length=500)
+    risk_grades = forms.CharField(label=_("风险等级（逗号分隔）"), required=False, max_length=200)
+    new_or_reallocated = forms.ChoiceField(
+        label=_("新案/重分案"),
+        choices=[("any", _("全部")), ("new", _("仅新案")), ("reallocated", _("仅重分案"))],
+        required=False,
+    )
+    required_skills = forms.CharField(label=_("所需技能（逗号分隔）"), required=False)
+    teams = forms.TypedMultipleChoiceField(label=_("小组"), coerce=int, required=False)
+    collectors = forms.TypedMultipleChoiceField(label=_("催收员"), coerce=int, required=False)
+
+    def __init__(
+        self, *args: Any, teams: list[Team], collectors: list[tuple[User, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].choices = [(t.pk, f"{t.branch.name} · {t.name}") for t in teams]  # type: ignore[attr-defined]
+        self.fields["collectors"].choices = [  # type: ignore[attr-defined]
+            (u.pk, f"{u.display_name or u.username}{' ⚠' if reason else ''}")
+            for u, reason in collectors
+        ]
+
+    @property
+    def is_blank(self) -> bool:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return not data.get("name") and not data.get("teams") and not data.get("collectors")
+
+
+class ManualForm(BootstrapFormMixin, forms.Form):
+    ACTIONS = [("allocate", _("分配")), ("recall", _("收回到待分配"))]
+
+    contract = forms.TypedChoiceField(label=_("合作协议"), coerce=int)
+    numbers = forms.CharField(
+        label=_("委托方案件号"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("每行一个，或用逗号、空格分隔；最多 5,000 个。"),
+    )
+    action = forms.ChoiceField(label=_("操作"), choices=ACTIONS)
+    collector = forms.TypedChoiceField(
+        label=_("催收员"), coerce=int, required=False, empty_value=None
+    )
+    team = forms.TypedChoiceField(
+        label=_("或小组（在组内均衡分配）"), coerce=int, required=False, empty_value=None
+    )
+    reason = forms.CharField(label=_("收回原因"), max_length=200, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        contracts: list[Any],
+        teams: list[Team],
+        collectors: list[tuple[User, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(c.pk, f"{c.client.name} · {c.number}") for c in contracts]
+        self.fields["contract"].choices = choices  # type: ignore[attr-defined]
+        self.fields["collector"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (u.pk, u.display_name or u.username) for u, _reason in collectors
+        ]
+        self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
+
+    def clean_numbers(self) -> list[str]:
+        numbers = split_words(self.cleaned_data["numbers"])
+        if not numbers:
+            raise forms.ValidationError(_("请填写案件号。"))
+        if len(numbers) > 5000:
+            raise forms.ValidationError(_("一次最多处理 5,000 个案件。"))
+        return list(dict.fromkeys(numbers))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "allocate" and not (data.get("collector") or data.get("team")):
+            raise forms.ValidationError(_("请选择催收员或小组。"))
+        if data.get("action") == "allocate" and data.get("collector") and data.get("team"):
+            raise forms.ValidationError(_("催收员和小组只能选一个。"))
+        if data.get("action") == "recall" and not (data.get("reason") or "").strip():
+            raise forms.ValidationError(_("请填写收回原因。"))
+        return data

@@ -1,0 +1,224 @@
+"""Allocation (分案): who works which case, by rules or by hand, and the record of every run.
+
+- ``CollectorProfile``: a collector's capacity (open cases, total balance), skills and weight.
+- ``RuleSet`` → ``Rule`` → ``RuleTarget``: per contract, ordered rules; the first rule whose
+  filters match a case sends it to that rule's pool of collectors or teams, with weights.
+- ``AllocationRun``: one preview or commit — author, kind, parameters (the rules as they were,
+  the case selection, the options) and result. A run's parameters reproduce it.
+- ``AllocationLine``: per case and run, where it went (or why it stayed unplaced), by which
+  rule, and who held it before. Lines of committed runs are the allocation history.
+
+Cases are changed only by ``services.run_commit`` (one transaction, refused as a whole when
+any case moved since the preview: ``Case.allocation_seq``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from recoup.core.models import TenantQuerySet, TimeStampedModel
+from recoup.core.money import money_field
+
+
+class CollectorProfile(TimeStampedModel):
+    """How much a collector can carry and what they are good at (allocation inputs)."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collector_profile"
+    )
+    max_open_cases = models.PositiveIntegerField(_("最多在手案件数"), null=True, blank=True)
+    max_total_balance = models.DecimalField(
+        _("最多在手金额"),
+        max_digits=settings.MONEY_MAX_DIGITS,
+        decimal_places=settings.MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    skills = models.JSONField(_("技能"), default=list, blank=True)  # e.g. ["legal", "cantonese"]
+    weight = models.PositiveSmallIntegerField(_("权重"), default=1)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user_id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(weight__gte=1), name="collector_weight_min")
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+
+class RuleSet(TimeStampedModel):
+    """The allocation rules of one contract (one active set per contract at a time)."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    contract = models.ForeignKey(
+        "clients.Contract", on_delete=models.PROTECT, related_name="rule_sets"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    active = models.BooleanField(_("启用"), default=True)
+    keep_debtor_together = models.BooleanField(_("同一债务人的案件分给同一催收员"), default=True)
+    avoid_previous_collector = models.BooleanField(_("不分回上一周期的催收员"), default=False)
+    version = models.PositiveIntegerField(default=1)  # bumped by every edit
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contract_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "name"], name="ruleset_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rule(TimeStampedModel):
+    """Filters → a pool. ``filters`` keys (all optional; empty = any):
+    ``client_ids``, ``batch_ids``, ``stages``, ``products``, ``provinces``, ``cities``,
+    ``risk_grades`` (lists), ``min_balance``/``max_balance`` (yuan, strings),
+    ``new_or_reallocated`` ("any", "new", "reallocated")."""
+
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(_("名称"), max_length=100)
+    filters = models.JSONField(default=dict, blank=True)
+    required_skills = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["rule_set_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleTarget(models.Model):
+    """One member of a rule's pool: a collector, or a whole team (its active collectors)."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="targets")
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    weight = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["rule_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(collector__isnull=False, team__isnull=True)
+                | models.Q(collector__isnull=True, team__isnull=False),
+                name="ruletarget_collector_or_team",
+            ),
+            models.CheckConstraint(condition=models.Q(weight__gte=1), name="ruletarget_weight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.collector_id or self.team_id} ×{self.weight}"
+
+
+class AllocationRun(TimeStampedModel):
+    """One allocation: previewed, then committed (or discarded / overtaken)."""
+
+    class Kind(models.TextChoices):
+        RULES = "rules", _("规则分案")  # a rule set over the unassigned cases
+        MANUAL = "manual", _("手工分案")  # chosen cases to a chosen collector or team
+        RECALL = "recall", _("收回")  # cases taken back into the pool
+        HANDOVER = "handover", _("交接")  # a departing collector's cases re-assigned
+
+    class Status(models.TextChoices):
+        PREVIEW = "preview", _("预览")  # computed, nothing changed yet
+        COMMITTED = "committed", _("已提交")  # applied to the cases
+        DISCARDED = "discarded", _("已放弃")  # the author dropped it
+        STALE = "stale", _("已过期")  # cases moved since the preview; preview again
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    contract = models.ForeignKey(
+        "clients.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rule_set = models.ForeignKey(
+        RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    committed_at = models.DateTimeField(null=True, blank=True)
+    # Everything needed to reproduce the run: rules as they were, selection, options, date.
+    parameters = models.JSONField(default=dict)
+    # Per collector: cases, balance, deviation; unplaced counts by reason; spreads.
+    result = models.JSONField(default=dict)
+    case_count = models.PositiveIntegerField(default=0)
+    placed_count = models.PositiveIntegerField(default=0)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.kind}, {self.status})"
+
+
+class AllocationLine(models.Model):
+    """One case in one run: where it goes (collector/team) or why it stays unplaced."""
+
+    # No database constraints on the hot columns: a run writes up to a million lines at once
+    # (COPY), and a per-row foreign-key check costs more than the row; the run is the parent.
+    run = models.ForeignKey(AllocationRun, on_delete=models.CASCADE, related_name="lines")
+    case = models.ForeignKey(  # indexed by (case, run) below
+        "cases.Case",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    previous_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    rule_id_at_run = models.PositiveIntegerField(null=True)  # the rule may be edited later
+    rule_name = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=40)  # an engine reason code (messages.py)
+    params = models.JSONField(default=dict)
+    balance = money_field(_("金额"))
+    seq_at_preview = models.PositiveIntegerField(default=0)  # Case.allocation_seq then
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        indexes = [models.Index(fields=["case", "run"], name="allocline_case_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.case_id} → {self.collector_id}"

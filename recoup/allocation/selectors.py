@@ -1,0 +1,166 @@
+"""Allocation reads for the screens: rule sets, runs and their lines, the pool, SLA breaches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from recoup.accounts.models import Role, Team, User
+from recoup.accounts.roles import ALLOCATE
+from recoup.allocation.models import AllocationLine, AllocationRun, RuleSet
+from recoup.allocation.services import COLLECTOR_ROLES, can_allocate, ineligible_reason
+from recoup.cases.models import Case
+from recoup.cases.permissions import cases_user_can
+from recoup.clients.models import Contract
+from recoup.core.clock import now
+from recoup.core.exceptions import NotFound
+
+
+def _org(user: User) -> int:
+    assert user.organisation_id is not None  # can_allocate() checked it
+    return user.organisation_id
+
+
+def contracts_for_allocator(user: User) -> QuerySet[Contract]:
+    if not can_allocate(user):
+        return Contract.objects.none()
+    return (
+        Contract.objects.filter(organisation_id=_org(user))
+        .select_related("client")
+        .order_by("client__name", "number")
+    )
+
+
+def rule_sets_for_user(user: User) -> QuerySet[RuleSet]:
+    if not can_allocate(user):
+        return RuleSet.objects.none()
+    return (
+        RuleSet.objects.for_org(_org(user))
+        .select_related("contract", "contract__client", "updated_by")
+        .order_by("contract__client__name", "contract__number", "name")
+    )
+
+
+def rule_set_get_for_user(user: User, rule_set_id: int) -> RuleSet:
+    rule_set = rule_sets_for_user(user).filter(pk=rule_set_id).first()
+    if rule_set is None:
+        raise NotFound(_("找不到该记录。"))
+    return rule_set
+
+
+def runs_for_user(user: User) -> QuerySet[AllocationRun]:
+    if not can_allocate(user):
+        return AllocationRun.objects.none()
+    return (
+        AllocationRun.objects.for_org(_org(user))
+        .select_related("author", "committed_by", "contract", "contract__client", "rule_set")
+        .order_by("-created_at", "-id")
+    )
+
+
+def run_get_for_user(user: User, run_id: int) -> AllocationRun:
+    run = runs_for_user(user).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(_("找不到该记录。"))
+    return run
+
+
+def run_lines(run: AllocationRun) -> QuerySet[AllocationLine]:
+    return (
+        AllocationLine.objects.filter(run=run)
+        .select_related("case", "collector", "team", "previous_assignee")
+        .order_by("collector_id", "id")
+    )
+
+
+@dataclass
+class PoolRow:
+    contract: Contract
+    waiting: int
+    balance: Decimal
+    overdue: int  # waiting past the one-working-day allocation deadline
+
+
+def pool_for_user(user: User) -> list[PoolRow]:
+    """Per contract: unassigned cases waiting in the user's scope, and how many are late."""
+    if not can_allocate(user):
+        return []
+    at = now()
+    rows = (
+        cases_user_can(user, ALLOCATE)
+        .filter(status=Case.Status.PENDING_ALLOCATION, assignee__isnull=True)
+        .values("contract_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("total_owed"),
+            late=Count("id", filter=Q(allocation_due_at__lt=at)),
+        )
+    )
+    contracts = {c.pk: c for c in contracts_for_allocator(user)}
+    out = [
+        PoolRow(contracts[r["contract_id"]], r["n"], r["total"] or Decimal(0), r["late"])
+        for r in rows
+        if r["contract_id"] in contracts
+    ]
+    return sorted(out, key=lambda r: (r.contract.client.name, r.contract.number))
+
+
+def collectors_for_allocator(user: User) -> list[tuple[User, str]]:
+    """Collectors the user may allocate to (their branch; everyone for HQ), with eligibility."""
+    if not can_allocate(user):
+        return []
+    people = (
+        User.objects.filter(organisation_id=_org(user), roles__code__in=list(COLLECTOR_ROLES))
+        .select_related("team", "unit")
+        .prefetch_related("roles")
+        .distinct()
+        .order_by("team__name", "display_name", "username")
+    )
+    if not user.has_role(Role.Code.HQ) and user.unit_id is not None:
+        people = people.filter(unit_id=user.unit_id)
+    today = now().date()
+    return [(p, ineligible_reason(p, today)) for p in people]
+
+
+def teams_for_allocator(user: User) -> QuerySet[Team]:
+    if not can_allocate(user):
+        return Team.objects.none()
+    teams = Team.objects.filter(organisation_id=_org(user)).select_related("branch")
+    if not user.has_role(Role.Code.HQ) and user.unit_id is not None:
+        teams = teams.filter(branch_id=user.unit_id)
+    return teams.order_by("branch__name", "name")
+
+
+@dataclass
+class Breaches:
+    allocation: QuerySet[Case]  # still unassigned after the allocation deadline
+    first_action: QuerySet[Case]  # assigned, no first action by its deadline
+    at: datetime
+
+
+def sla_breaches(user: User) -> Breaches:
+    at = now()
+    scope = cases_user_can(user, ALLOCATE).select_related("contract", "assignee", "team")
+    return Breaches(
+        allocation=scope.filter(
+            status=Case.Status.PENDING_ALLOCATION, allocation_due_at__lt=at
+        ).order_by("allocation_due_at", "id"),
+        first_action=scope.filter(
+            status=Case.Status.ASSIGNED,
+            first_action_at__isnull=True,
+            first_action_due_at__lt=at,
+        ).order_by("first_action_due_at", "id"),
+        at=at,
+    )
+
+
+def cases_by_numbers(user: User, contract_id: int, numbers: list[str]) -> dict[str, int]:
+    """Case ids by client case number within one contract, limited to the user's scope."""
+    found = cases_user_can(user, ALLOCATE).filter(
+        contract_id=contract_id, client_case_number__in=numbers
+    )
+    return dict(found.values_list("client_case_number", "pk"))

@@ -1,0 +1,160 @@
+"""Allocation screens: what a supervisor sees and does; what others may not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from recoup.allocation import services
+from recoup.allocation.models import AllocationRun, RuleSet
+from recoup.allocation.tests.test_services import pending_cases, team_rule_set
+from recoup.cases.models import Case
+from recoup.core.clock import now
+
+pytestmark = pytest.mark.django_db
+
+
+def test_only_allocators_reach_the_allocation_screens(world, client, login):
+    login(world.ada)
+    assert client.get("/allocation/").status_code == 403
+    assert client.get("/allocation/manual/").status_code == 403
+    client.logout()
+    login(world.sue)
+    page = client.get("/allocation/")
+    assert page.status_code == 200
+    assert "分案" in page.content.decode()
+
+
+def test_a_supervisor_builds_a_rule_set_previews_and_commits(world, client, login):
+    ids = pending_cases(world, 9)
+    login(world.sue)
+    page = client.get("/allocation/")
+    assert 'data-testid="pool-A-1">9<' in page.content.decode()
+    response = client.post(
+        "/allocation/rule-sets/new/",
+        {
+            "contract": world.contract_a.pk,
+            "name": "北分规则",
+            "keep_debtor_together": "on",
+            "active": "on",
+            "r0-name": "M2 给北一、北二组",
+            "r0-stages": ["M2"],
+            "r0-new_or_reallocated": "any",
+            "r0-teams": [world.n1.pk, world.n2.pk],
+            "r1-new_or_reallocated": "any",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule_set = RuleSet.objects.get(name="北分规则")
+    assert rule_set.rules.get().filters == {"stages": ["M2"]}
+    response = client.post(f"/allocation/rule-sets/{rule_set.pk}/preview/")
+    run = AllocationRun.objects.get(rule_set=rule_set)
+    assert response["Location"] == f"/allocation/runs/{run.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert page.count('data-testid="collector-row"') == 3
+    assert "提交（分配 9 个案件）" in page
+    client.post(f"/allocation/runs/{run.pk}/commit/")
+    assert Case.objects.filter(pk__in=ids, status="assigned").count() == 9
+    page = client.get(f"/allocation/runs/{run.pk}/").content.decode()
+    assert "已提交" in page
+
+
+def test_a_rule_set_form_error_keeps_what_was_typed(world, client, login):
+    login(world.sue)
+    response = client.post(
+        "/allocation/rule-sets/new/",
+        {
+            "contract": world.contract_a.pk,
+            "name": "无对象",
+            "active": "on",
+            "r0-name": "没有分配对象",
+            "r0-new_or_reallocated": "any",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "没有指定催收员或小组" in body
+    assert 'value="无对象"' in body
+    assert not RuleSet.objects.exists()
+
+
+def test_the_preview_names_collectors_who_take_nothing_and_why(world, client, login):
+    pending_cases(world, 4)
+    world.ben.nda_valid_until = now().date() - timedelta(days=1)
+    world.ben.save()
+    rule_set = team_rule_set(world)
+    login(world.sue)
+    response = client.post(f"/allocation/rule-sets/{rule_set.pk}/preview/", follow=True)
+    body = response.content.decode()
+    assert "Ben" in body
+    assert "保密协议已过期或未签署" in body
+
+
+def test_manual_allocation_and_recall_by_case_numbers(world, client, login):
+    pending_cases(world, 3)
+    login(world.sue)
+    response = client.post(
+        "/allocation/manual/",
+        {
+            "contract": world.contract_a.pk,
+            "numbers": "P0100, P0101\nP0102",
+            "action": "allocate",
+            "collector": world.ben.pk,
+        },
+    )
+    assert response.status_code == 302
+    run = AllocationRun.objects.get(kind="manual")
+    client.post(f"/allocation/runs/{run.pk}/commit/")
+    assert (
+        Case.objects.filter(client_case_number__startswith="P01", assignee=world.ben).count() == 3
+    )
+    response = client.post(
+        "/allocation/manual/",
+        {
+            "contract": world.contract_a.pk,
+            "numbers": "P0100",
+            "action": "recall",
+            "reason": "客户投诉，换人跟进",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(client_case_number="P0100")
+    assert case.assignee_id is None
+    assert case.previous_assignee_id == world.ben.pk
+
+
+def test_unknown_case_numbers_are_named_and_nothing_moves(world, client, login):
+    pending_cases(world, 1)
+    login(world.sue)
+    response = client.post(
+        "/allocation/manual/",
+        {
+            "contract": world.contract_a.pk,
+            "numbers": "P0100 NOPE-1",
+            "action": "allocate",
+            "collector": world.ben.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "NOPE-1" in response.content.decode()
+    assert not AllocationRun.objects.exists()
+
+
+def test_the_breach_list_shows_cases_left_unallocated_past_their_deadline(world, client, login):
+    ids = pending_cases(world, 2)
+    Case.objects.filter(pk=ids[0]).update(allocation_due_at=now() - timedelta(hours=1))
+    Case.objects.filter(pk=ids[1]).update(allocation_due_at=now() + timedelta(hours=5))
+    login(world.sue)
+    body = client.get("/allocation/breaches/").content.decode()
+    assert 'data-testid="allocation-breaches">1<' in body
+    assert "P0100" in body
+    assert "P0101" not in body
+
+
+def test_another_agencys_run_is_not_found(world, client, login):
+    pending_cases(world, 1)
+    run = services.run_preview_rules(rule_set=team_rule_set(world), actor=world.sue)
+    login(world.ola)
+    assert client.get(f"/allocation/runs/{run.pk}/").status_code == 404
+    assert client.post(f"/allocation/runs/{run.pk}/commit/").status_code == 404
