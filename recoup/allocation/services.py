@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -34,9 +35,9 @@ from recoup.allocation.models import (
     RuleTarget,
 )
 from recoup.audit.services import audit_record
-from recoup.cases.models import Case, Hold
+from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can, user_can
-from recoup.core.bulk import insert_rows
+from recoup.core.bulk import insert_frame, read_frame
 from recoup.core.clock import now as clock_now
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.workdays.calendar import deadline
@@ -421,74 +422,65 @@ def _engine_rules(
     return rules, everyone
 
 
-CASE_COLUMNS = (
-    "c.id, c.total_owed, c.debtor_id, c.client_id, c.batch_id, c.stage, c.product, "
-    "d.province, d.city, c.risk_grade, c.assignee_id, c.previous_assignee_id, "
-    "c.allocation_seq, c.branch_id"
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "balance": pl.Int64(),  # cents
+    "debtor_id": pl.Int64(),
+    "client_id": pl.Int64(),
+    "batch_id": pl.Int64(),
+    "stage": pl.String(),
+    "product": pl.String(),
+    "province": pl.String(),
+    "city": pl.String(),
+    "risk_grade": pl.String(),
+    "assignee_id": pl.Int64(),
+    "previous_id": pl.Int64(),
+    "seq": pl.Int64(),
+    "status": pl.String(),
+}
+CANDIDATE_SQL = (
+    "SELECT c.id, CAST(ROUND(c.total_owed * 100) AS BIGINT), c.debtor_id, c.client_id, "
+    "c.batch_id, c.stage, c.product, d.province, d.city, c.risk_grade, c.assignee_id, "
+    "c.previous_assignee_id, c.allocation_seq, c.status "
+    "FROM cases_case c JOIN cases_debtor d ON d.id = c.debtor_id "
 )
 
 
-@dataclass
-class CandidateCase:
-    item: engine.CaseItem
-    balance: Decimal
-    seq: int
-    current_assignee: int | None
-
-
-def _candidates(actor: User, where: str, params: list[Any]) -> list[CandidateCase]:
-    """The cases the actor may allocate that match ``where`` (SQL over ``c``), in id order."""
+def _scope_sql(actor: User) -> tuple[str, list[Any]]:
+    """The actor's allocation scope as SQL over ``c`` (the case policy's own filter)."""
     scope = cases_user_can(actor, ALLOCATE).values("pk")
-    scope_sql, scope_params = scope.query.sql_with_params()
-    sql = (
-        f"SELECT {CASE_COLUMNS} FROM cases_case c JOIN cases_debtor d ON d.id = c.debtor_id "
-        f"WHERE c.id IN ({scope_sql}) AND {where} ORDER BY c.id"
+    sql, params = scope.query.sql_with_params()
+    return f"c.id IN ({sql})", list(params)
+
+
+def _candidates(actor: User, where: str, params: list[Any]) -> pl.DataFrame:
+    """The cases the actor may allocate that match ``where`` (SQL over ``c``), by id, as a
+    frame: a run may read a million cases, so no Python object per case."""
+    scope, scope_params = _scope_sql(actor)
+    frame = read_frame(
+        f"{CANDIDATE_SQL} WHERE {scope} AND {where} ORDER BY c.id",
+        [*scope_params, *params],
+        CANDIDATE_SCHEMA,
     )
-    out: list[CandidateCase] = []
+    return frame.with_columns(
+        reallocated=pl.col("assignee_id").is_not_null() | pl.col("previous_id").is_not_null(),
+        previous_assignee_id=pl.coalesce("previous_id", "assignee_id"),
+        province=pl.col("province").fill_null(""),
+        city=pl.col("city").fill_null(""),
+        risk_grade=pl.col("risk_grade").fill_null(""),
+    )
+
+
+def _held_ids(actor: User, where: str, params: list[Any]) -> set[int]:
+    """Cases matching ``where`` with an open hold (停催): few, so a plain set."""
+    scope, scope_params = _scope_sql(actor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*scope_params, *params])
-        for row in cursor.fetchall():
-            (cid, total, debtor, client, batch, stage, product, province, city, grade) = row[:10]
-            assignee, previous, seq = row[10], row[11], row[12]
-            total = Decimal(total)
-            out.append(
-                CandidateCase(
-                    item=engine.CaseItem(
-                        id=int(cid),
-                        balance=_cents(total),
-                        debtor_id=int(debtor),
-                        client_id=int(client),
-                        batch_id=int(batch) if batch is not None else None,
-                        stage=stage,
-                        product=product,
-                        province=province or "",
-                        city=city or "",
-                        risk_grade=grade or "",
-                        reallocated=previous is not None or assignee is not None,
-                        previous_assignee_id=(
-                            int(previous)
-                            if previous is not None
-                            else (int(assignee) if assignee is not None else None)
-                        ),
-                    ),
-                    balance=total,
-                    seq=int(seq),
-                    current_assignee=int(assignee) if assignee is not None else None,
-                )
-            )
-    return out
-
-
-def _held_case_ids(case_ids: Sequence[int]) -> set[int]:
-    held: set[int] = set()
-    for start in range(0, len(case_ids), 5000):
-        chunk = case_ids[start : start + 5000]
-        held.update(
-            Hold.objects.filter(case_id__in=chunk, released_at__isnull=True).values_list(
-                "case_id", flat=True
-            )
+        cursor.execute(
+            "SELECT DISTINCT h.case_id FROM cases_hold h JOIN cases_case c ON c.id = h.case_id "
+            f"WHERE h.released_at IS NULL AND {scope} AND {where}",
+            [*scope_params, *params],
         )
-    return held
+        return {int(r[0]) for r in cursor.fetchall()}
 
 
 def _debtor_holders(org_id: int) -> dict[int, int]:
@@ -510,79 +502,143 @@ def _jsonable(params: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dict(params).items()}
 
 
-LINE_COLUMNS = [
-    "run_id",
-    "case_id",
-    "collector_id",
-    "team_id",
-    "previous_assignee_id",
-    "rule_id_at_run",
-    "rule_name",
-    "reason",
-    "params",
-    "balance",
-    "seq_at_preview",
-]
+LINE_SCHEMA: dict[str, pl.DataType] = {
+    "case_id": pl.Int64(),
+    "collector_id": pl.Int64(),
+    "team_id": pl.Int64(),
+    "previous_assignee_id": pl.Int64(),
+    "rule_id_at_run": pl.Int64(),
+    "rule_name": pl.String(),
+    "reason": pl.String(),
+    "params": pl.String(),  # JSON
+    "balance": pl.Int64(),  # cents (written as yuan)
+    "seq_at_preview": pl.Int64(),
+}
 
 
-def _write_lines(run: AllocationRun, lines: list[tuple[Any, ...]]) -> None:
-    """COPY (PostgreSQL) or executemany (SQLite) the run's lines: a run may hold 1M cases."""
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        def params(value: dict[str, Any]) -> Any:
-            return Jsonb(value)
-    else:
-
-        def params(value: dict[str, Any]) -> Any:
-            return json.dumps(value, ensure_ascii=False)
-
-    insert_rows(
-        AllocationLine._meta.db_table,
-        LINE_COLUMNS,
-        ((run.pk, *line[:7], params(line[7]), *line[8:]) for line in lines),
+def _unplaced_frame(
+    candidates: pl.DataFrame, rows: Sequence[tuple[int, int | None, str, dict[str, Any]]]
+) -> pl.DataFrame:
+    """Lines for unplaced cases: (case_id, rule_id, reason, params)."""
+    if not rows:
+        return pl.DataFrame(schema=LINE_SCHEMA)
+    ids, rules, reasons, params = zip(*rows, strict=True)
+    frame = pl.DataFrame(
+        {
+            "case_id": list(ids),
+            "rule_id_at_run": list(rules),
+            "reason": list(reasons),
+            "params": [json.dumps(p, ensure_ascii=False) if p else "{}" for p in params],
+        },
+        schema={k: LINE_SCHEMA[k] for k in ("case_id", "rule_id_at_run", "reason", "params")},
+    )
+    return _with_case_columns(frame, candidates).with_columns(
+        collector_id=pl.lit(None, pl.Int64()), team_id=pl.lit(None, pl.Int64())
     )
 
 
-def _summary(
-    run_lines: list[tuple[Any, ...]], collectors: dict[int, engine.Collector]
-) -> dict[str, Any]:
+def _with_case_columns(frame: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    return frame.join(
+        candidates.select(
+            pl.col("id").alias("case_id"),
+            pl.col("assignee_id").alias("previous_assignee_id"),
+            "balance",
+            pl.col("seq").alias("seq_at_preview"),
+        ),
+        on="case_id",
+        how="left",
+    )
+
+
+def _placed_frame(
+    placements: pl.DataFrame,
+    candidates: pl.DataFrame,
+    collectors: dict[int, engine.Collector],
+    rule_names: dict[int, str],
+    reason: str | None = None,
+) -> pl.DataFrame:
+    teams = {cid: c.team_id for cid, c in collectors.items()}
+    frame = placements.select(
+        "case_id",
+        "collector_id",
+        pl.col("rule_id").alias("rule_id_at_run"),
+        pl.lit(reason).alias("reason") if reason else pl.col("reason"),
+        pl.lit("{}").alias("params"),
+    ).with_columns(
+        team_id=pl.col("collector_id").replace_strict(teams, default=None, return_dtype=pl.Int64()),
+        rule_name=pl.col("rule_id_at_run").replace_strict(
+            rule_names, default="", return_dtype=pl.String()
+        ),
+    )
+    return _with_case_columns(frame, candidates)
+
+
+def _lines(*parts: pl.DataFrame) -> pl.DataFrame:
+    frames = [p.select([pl.col(c).cast(t) for c, t in LINE_SCHEMA.items()]) for p in parts]
+    lines = pl.concat(frames) if frames else pl.DataFrame(schema=LINE_SCHEMA)
+    return lines.with_columns(
+        rule_name=pl.col("rule_name").fill_null(""), params=pl.col("params").fill_null("{}")
+    )
+
+
+def _write_lines(run: AllocationRun, lines: pl.DataFrame) -> None:
+    """COPY (PostgreSQL) or executemany (SQLite) the run's lines: a run may hold 1M cases."""
+    cents = pl.col("balance")
+    yuan = pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String()).str.zfill(2)).alias(
+        "balance"
+    )
+    insert_frame(
+        AllocationLine._meta.db_table,
+        lines.with_columns(yuan).select(pl.lit(run.pk).alias("run_id"), *LINE_SCHEMA),
+    )
+
+
+def _summary(lines: pl.DataFrame, collectors: dict[int, engine.Collector]) -> dict[str, Any]:
     """Per collector: cases, balance, deviation from the mean; unplaced counts by reason."""
-    per: dict[int, list[Decimal | int]] = {}
-    unplaced: dict[str, int] = {}
-    for case_id, collector_id, _team, _prev, _rule, _name, reason, _params, balance, _seq in (
-        line for line in run_lines
-    ):
-        del case_id
-        if collector_id is None:
-            unplaced[reason] = unplaced.get(reason, 0) + 1
-            continue
-        slot = per.setdefault(collector_id, [0, Decimal(0)])
-        slot[0] = int(slot[0]) + 1
-        slot[1] = Decimal(slot[1]) + balance
-    balances = [Decimal(v[1]) for v in per.values()]
-    mean = sum(balances, Decimal(0)) / len(balances) if balances else Decimal(0)
-    counts = [int(v[0]) for v in per.values()]
-    rows = []
-    for uid in sorted(per):
-        n, bal = int(per[uid][0]), Decimal(per[uid][1])
-        deviation = float((bal - mean) / mean * 100) if mean else 0.0
-        rows.append(
-            {"collector_id": uid, "cases": n, "balance": str(bal), "deviation_pct": deviation}
-        )
-    ineligible = [
-        {"collector_id": c.id, "reason": c.ineligible_reason}
-        for c in collectors.values()
-        if c.ineligible_reason
-    ]
-    spread = float((max(balances) - min(balances)) / mean * 100) if balances and mean else 0.0
+    placed = lines.filter(pl.col("collector_id").is_not_null())
+    per = (
+        placed.group_by("collector_id")
+        .agg(pl.len().alias("cases"), pl.col("balance").sum().alias("cents"))
+        .sort("collector_id")
+    )
+    unplaced = {
+        str(r): int(n)
+        for r, n in lines.filter(pl.col("collector_id").is_null())
+        .group_by("reason")
+        .len()
+        .iter_rows()
+    }
+    rows: list[dict[str, Any]] = []
+    spread = 0.0
+    count_spread = 0
+    mean = Decimal(0)
+    if per.height:
+        mean_cents = float(per["cents"].mean() or 0)  # type: ignore[arg-type]
+        mean = (Decimal(mean_cents) / 100).quantize(Decimal("0.01"))
+        for uid, n, c in per.iter_rows():
+            deviation = (c - mean_cents) / mean_cents * 100 if mean_cents else 0.0
+            rows.append(
+                {
+                    "collector_id": uid,
+                    "cases": n,
+                    "balance": str(Decimal(c).scaleb(-2)),
+                    "deviation_pct": round(deviation, 4),
+                }
+            )
+        high, low = int(per["cents"].max()), int(per["cents"].min())  # type: ignore[arg-type]
+        spread = (high - low) / mean_cents * 100 if mean_cents else 0.0
+        count_spread = int(per["cases"].max()) - int(per["cases"].min())  # type: ignore[arg-type]
     return {
         "collectors": rows,
         "unplaced": unplaced,
-        "ineligible": ineligible,
+        "ineligible": [
+            {"collector_id": c.id, "reason": c.ineligible_reason}
+            for c in collectors.values()
+            if c.ineligible_reason
+        ],
         "balance_spread_pct": round(spread, 4),
-        "count_spread": (max(counts) - min(counts)) if counts else 0,
-        "mean_balance": str(mean.quantize(Decimal("0.01"))) if balances else "0.00",
+        "count_spread": count_spread,
+        "mean_balance": str(mean),
     }
 
 
@@ -593,7 +649,7 @@ def _create_run(
     contract_id: int | None,
     rule_set: RuleSet | None,
     parameters: dict[str, Any],
-    lines: list[tuple[Any, ...]],
+    lines: pl.DataFrame,
     collectors: dict[int, engine.Collector],
     note: str = "",
     excluded: list[dict[str, Any]] | None = None,
@@ -601,6 +657,9 @@ def _create_run(
     assert actor.organisation_id is not None
     summary = _summary(lines, collectors)
     summary["excluded"] = excluded or []
+    placed = lines.filter(
+        pl.col("collector_id").is_not_null() | (pl.col("reason") == "recalled")
+    ).height
     with transaction.atomic():
         run = AllocationRun.objects.create(
             organisation_id=actor.organisation_id,
@@ -610,8 +669,8 @@ def _create_run(
             author=actor,
             parameters=parameters,
             result=summary,
-            case_count=len(lines),
-            placed_count=sum(1 for line in lines if line[1] is not None or line[6] == "recalled"),
+            case_count=lines.height,
+            placed_count=placed,
             note=note[:500],
         )
         _write_lines(run, lines)
@@ -624,6 +683,10 @@ def _create_run(
             data={"kind": kind, "cases": run.case_count, "placed": run.placed_count},
         )
     return run
+
+
+def _engine_cases(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(list(engine.CASE_SCHEMA))
 
 
 def run_preview_rules(
@@ -643,14 +706,14 @@ def run_preview_rules(
         where += f" AND c.batch_id IN ({', '.join(['%s'] * len(batch_ids))})"
         params.extend(int(b) for b in batch_ids)
     candidates = _candidates(actor, where, params)
-    held = _held_case_ids([c.item.id for c in candidates])
+    held = _held_ids(actor, where, params)
     team_ids = {t.team_id for r in rule_set.rules.all() for t in r.targets.all() if t.team_id}
     members = _team_members(org, team_ids)
     rules, pool = _engine_rules(rule_set, members)
     collectors = _collectors(org, pool, at.date())
-    workable = [c for c in candidates if c.item.id not in held]
-    result = engine.allocate(
-        [c.item for c in workable],
+    workable = candidates.filter(~pl.col("id").is_in(list(held))) if held else candidates
+    result = engine.allocate_frame(
+        _engine_cases(workable),
         list(collectors.values()),
         rules,
         engine.Options(
@@ -659,47 +722,21 @@ def run_preview_rules(
         ),
         debtor_holders=_debtor_holders(org) if rule_set.keep_debtor_together else None,
     )
-    by_id = {c.item.id: c for c in candidates}
     names = {r.id: r.name for r in rules}
-    lines: list[tuple[Any, ...]] = []
-    for case_id, collector_id, rule_id, reason in result.placements.iter_rows():
-        c = by_id[case_id]
-        team = collectors[collector_id].team_id
-        lines.append(
-            (
-                case_id,
-                collector_id,
-                team,
-                c.current_assignee,
-                rule_id,
-                names.get(rule_id, ""),
-                reason,
-                {},
-                c.balance,
-                c.seq,
+    lines = _lines(
+        _placed_frame(result.placements, candidates, collectors, names),
+        _unplaced_frame(
+            candidates,
+            [(u.case_id, u.rule_id, u.reason, _jsonable(u.params)) for u in result.unplaced],
+        ).with_columns(
+            rule_name=pl.col("rule_id_at_run").replace_strict(
+                names, default="", return_dtype=pl.String()
             )
-        )
-    for u in result.unplaced:
-        c = by_id[u.case_id]
-        lines.append(
-            (
-                u.case_id,
-                None,
-                None,
-                c.current_assignee,
-                u.rule_id,
-                names.get(u.rule_id or 0, ""),
-                u.reason,
-                _jsonable(u.params),
-                c.balance,
-                c.seq,
-            )
-        )
-    for case_id in sorted(held):
-        c = by_id[case_id]
-        lines.append(
-            (case_id, None, None, c.current_assignee, None, "", "on_hold", {}, c.balance, c.seq)
-        )
+        ),
+        _unplaced_frame(
+            candidates, [(cid, None, "on_hold", {}) for cid in sorted(held)]
+        ).with_columns(rule_name=pl.lit("")),
+    )
     return _create_run(
         actor=actor,
         kind=AllocationRun.Kind.RULES,
@@ -709,22 +746,33 @@ def run_preview_rules(
             "rule_set": rule_set_snapshot(rule_set),
             "batch_ids": sorted(int(b) for b in batch_ids),
             "at": at.isoformat(),
-            "candidates": len(candidates),
+            "candidates": candidates.height,
         },
         lines=lines,
         collectors=collectors,
         excluded=[
             {
-                "rule_id": pool.rule_id,
-                "rule": names.get(pool.rule_id, ""),
+                "rule_id": pool_stats.rule_id,
+                "rule": names.get(pool_stats.rule_id, ""),
                 "collector_id": e.collector_id,
                 "reason": e.reason,
                 "params": _jsonable(e.params),
             }
-            for pool in result.pools
-            for e in pool.excluded
+            for pool_stats in result.pools
+            for e in pool_stats.excluded
         ],
     )
+
+
+def _chosen(actor: User, case_ids: Sequence[int]) -> tuple[list[int], pl.DataFrame]:
+    """Cases picked by hand: every one must exist and be in the actor's scope."""
+    ids = sorted({int(i) for i in case_ids})
+    candidates = _candidates(actor, f"c.id IN ({', '.join(['%s'] * len(ids))})", ids)
+    if candidates.height != len(ids):
+        raise RecoupError(
+            _("有 %(n)s 个案件不存在或不在您的分案范围内。") % {"n": len(ids) - candidates.height}
+        )
+    return ids, candidates
 
 
 def run_preview_manual(
@@ -744,14 +792,7 @@ def run_preview_manual(
     at = at or clock_now()
     org = actor.organisation_id
     assert org is not None
-    ids = sorted({int(i) for i in case_ids})
-    marks = ", ".join(["%s"] * len(ids))
-    candidates = _candidates(actor, f"c.id IN ({marks})", ids)
-    found = {c.item.id for c in candidates}
-    if len(found) != len(ids):
-        raise RecoupError(
-            _("有 %(n)s 个案件不存在或不在您的分案范围内。") % {"n": len(ids) - len(found)}
-        )
+    ids, candidates = _chosen(actor, case_ids)
     if collector is not None:
         if collector.organisation_id != org:
             raise RecoupError(_("找不到指定的催收员。"))
@@ -764,84 +805,40 @@ def run_preview_manual(
         if not pool:
             raise RecoupError(_("该小组没有催收员。"))
     collectors = _collectors(org, pool, at.date())
-    statuses = dict(
-        Case.objects.filter(pk__in=ids).values_list("pk", "status")  # small: chosen by hand
-    )
-    held = _held_case_ids(ids)
-    lines: list[tuple[Any, ...]] = []
-    workable: list[CandidateCase] = []
-    for c in candidates:
-        status = statuses[c.item.id]
-        reason = ""
+    marks = ", ".join(["%s"] * len(ids))
+    held = _held_ids(actor, f"c.id IN ({marks})", ids)
+    refused: list[tuple[int, int | None, str, dict[str, Any]]] = []
+    for cid, status, assignee in candidates.select("id", "status", "assignee_id").iter_rows():
         if status not in OPEN_STATUSES:
-            reason = "case_closed"
-        elif c.item.id in held:
-            reason = "on_hold"
-        elif collector is not None and c.current_assignee == collector.pk:
-            reason = "already_assigned_here"
-        if reason:
-            lines.append(
-                (
-                    c.item.id,
-                    None,
-                    None,
-                    c.current_assignee,
-                    None,
-                    "",
-                    reason,
-                    {"status": status},
-                    c.balance,
-                    c.seq,
-                )
-            )
-        else:
-            workable.append(c)
+            refused.append((cid, None, "case_closed", {"status": status}))
+        elif cid in held:
+            refused.append((cid, None, "on_hold", {}))
+        elif collector is not None and assignee == collector.pk:
+            refused.append((cid, None, "already_assigned_here", {}))
+    refused_ids = [r[0] for r in refused]
+    workable = candidates.filter(~pl.col("id").is_in(refused_ids))
     rule = engine.Rule(
-        id=0,
+        id=1,
         name=_("手工分案"),
         filter=engine.RuleFilter(),
         targets=tuple((uid, 1) for uid in sorted(pool)),
         required_skills=frozenset(),
     )
-    result = engine.allocate(
-        [c.item for c in workable],
+    result = engine.allocate_frame(
+        _engine_cases(workable),
         list(collectors.values()),
         [rule],
         engine.Options(keep_debtor_together=True, avoid_previous_collector=False),
     )
-    by_id = {c.item.id: c for c in workable}
-    for case_id, collector_id, _rule, _reason in result.placements.iter_rows():
-        c = by_id[case_id]
-        lines.append(
-            (
-                case_id,
-                collector_id,
-                collectors[collector_id].team_id,
-                c.current_assignee,
-                None,
-                "",
-                "manual",
-                {},
-                c.balance,
-                c.seq,
-            )
-        )
-    for u in result.unplaced:
-        c = by_id[u.case_id]
-        lines.append(
-            (
-                u.case_id,
-                None,
-                None,
-                c.current_assignee,
-                None,
-                "",
-                u.reason,
-                _jsonable(u.params),
-                c.balance,
-                c.seq,
-            )
-        )
+    lines = _lines(
+        _placed_frame(result.placements, candidates, collectors, {}, reason="manual").with_columns(
+            rule_id_at_run=pl.lit(None, pl.Int64())
+        ),
+        _unplaced_frame(
+            candidates,
+            [(u.case_id, None, u.reason, _jsonable(u.params)) for u in result.unplaced] + refused,
+        ).with_columns(rule_name=pl.lit("")),
+    )
     return _create_run(
         actor=actor,
         kind=AllocationRun.Kind.MANUAL,
@@ -1005,32 +1002,17 @@ def cases_recall(*, actor: User, case_ids: Sequence[int], reason: str) -> Alloca
         raise RecoupError(_("请填写收回原因。"))
     if not case_ids:
         raise RecoupError(_("请选择要收回的案件。"))
-    ids = sorted({int(i) for i in case_ids})
-    marks = ", ".join(["%s"] * len(ids))
-    candidates = _candidates(actor, f"c.id IN ({marks})", ids)
-    if len(candidates) != len(ids):
-        raise RecoupError(
-            _("有 %(n)s 个案件不存在或不在您的分案范围内。") % {"n": len(ids) - len(candidates)}
+    ids, candidates = _chosen(actor, case_ids)
+    rows: list[tuple[int, int | None, str, dict[str, Any]]] = [
+        (
+            cid,
+            None,
+            "recalled" if assignee is not None and status in OPEN_STATUSES else "not_assigned",
+            {},
         )
-    statuses = dict(Case.objects.filter(pk__in=ids).values_list("pk", "status"))
-    lines: list[tuple[Any, ...]] = []
-    for c in candidates:
-        ok = c.current_assignee is not None and statuses[c.item.id] in OPEN_STATUSES
-        lines.append(
-            (
-                c.item.id,
-                None,
-                None,
-                c.current_assignee,
-                None,
-                "",
-                "recalled" if ok else "not_assigned",
-                {},
-                c.balance,
-                c.seq,
-            )
-        )
-    if not any(line[6] == "recalled" for line in lines):
+        for cid, status, assignee in candidates.select("id", "status", "assignee_id").iter_rows()
+    ]
+    if not any(r[2] == "recalled" for r in rows):
         raise RecoupError(_("所选案件都未分配给催收员，无需收回。"))
     run = _create_run(
         actor=actor,
@@ -1038,7 +1020,7 @@ def cases_recall(*, actor: User, case_ids: Sequence[int], reason: str) -> Alloca
         contract_id=None,
         rule_set=None,
         parameters={"case_ids": ids, "reason": reason},
-        lines=lines,
+        lines=_lines(_unplaced_frame(candidates, rows).with_columns(rule_name=pl.lit(""))),
         collectors={},
         note=reason,
     )

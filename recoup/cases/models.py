@@ -98,11 +98,16 @@ class Case(TimeStampedModel):
 
     TERMINAL: ClassVar[frozenset[str]] = frozenset({"paid_off", "settled", "returned", "closed"})
 
-    # No index of its own: the composite indexes below start with it.
+    # Tenant and client are the contract's, copied for single-column scoping; no index of
+    # their own (the composite indexes below start with them) and no database constraint: the
+    # contract's own foreign key guards them, and a per-row check on each copy cost a bulk
+    # import more than the row (ADR 0008). They are only ever written with the contract's.
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
     )
-    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     # Indexed by the unique (contract, client_case_number) constraint.
     contract = models.ForeignKey(
         "clients.Contract", on_delete=models.PROTECT, related_name="cases", db_index=False
@@ -273,9 +278,11 @@ class ContactPoint(TimeStampedModel):
         COLLECTOR = "collector", _("催收员获取")  # learned during work
         REPAIR = "repair", _("信息修复")  # information repair (信息修复)
 
-    # No index of its own: the composite indexes below start with it.
+    # The debtor's tenant, copied for single-column scoping: no index of its own (the
+    # composite index below starts with it) and no database constraint (the debtor's foreign
+    # key guards it; a per-row check cost a bulk import more than the row: ADR 0008).
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
     )
     debtor = models.ForeignKey(Debtor, on_delete=models.CASCADE, related_name="contact_points")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -7,9 +7,11 @@ Decimal, bytes, bool, None, date/datetime (aware, UTC) and uuid.UUID.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import polars as pl
 from django.db import connection
 
 
@@ -40,3 +42,46 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+def insert_frame(table: str, frame: pl.DataFrame) -> int:
+    """Insert a polars frame (columns named as the table's) in one pass: PostgreSQL reads it as
+    CSV through COPY (no Python object per value); SQLite gets its rows by executemany.
+    Strings are quoted, so an empty string stays empty and only a missing value is NULL."""
+    if frame.is_empty():
+        return 0
+    if connection.vendor == "postgresql":
+        quoted_cols = ", ".join(connection.ops.quote_name(c) for c in frame.columns)
+        quoted_table = connection.ops.quote_name(table)
+        data = frame.write_csv(include_header=False, quote_style="non_numeric").encode()
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(f"COPY {quoted_table} ({quoted_cols}) FROM STDIN (FORMAT csv)") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start : start + (1 << 20)])
+        return frame.height
+    return insert_rows(table, frame.columns, frame.iter_rows())
+
+
+def read_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Run a SELECT and return its rows as a polars frame with ``schema`` (columns in order).
+
+    PostgreSQL streams the result as CSV through ``COPY (…) TO STDOUT``; SQLite's rows go
+    straight into polars. Either way no per-row Python object outlives the call."""
+    if connection.vendor == "postgresql":
+        buf = io.BytesIO()
+        with connection.cursor() as cursor:
+            raw = cursor.cursor
+            with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                for block in copy:
+                    buf.write(block)
+        if not buf.getbuffer().nbytes:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        return pl.read_csv(
+            buf, has_header=False, new_columns=list(schema), schema_overrides=schema
+        ).cast(schema)  # type: ignore[arg-type]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        rows = cursor.fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
