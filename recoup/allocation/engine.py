@@ -407,7 +407,7 @@ def allocate_frame(
         later_end = bisect.bisect_left(shared_later, end, lo=later_pos)
         members, excluded = pool.members(rule)
         pools.append((members, excluded))
-        run.rule(r, rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders)
+        run.rule(rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders)
         if keep:
             # Later rules keep the debtor with this run's collector unless an eligible holder
             # already has the debtor.
@@ -554,11 +554,12 @@ class _CollectorState:
 
 # --- the allocation --------------------------------------------------------------------------
 
-_MAX_TRIES = 32  # heap entries tried per unit before it waits for the second pass
-_POLISH_TOLERANCE = 0.001  # stop swapping when balances per weight are within 0.1 %
-_POLISH_BUDGET = 1_000_000  # units scanned by the swap search per rule, to bound its time
+_MAX_TRIES = 32  # heap entries tried per unit before the unit moves on to the next pass
+_KEY_BITS = 40  # fixed-point precision of 1 / share in the heap keys
+_KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm used to keep count keys integers
+_POLISH_TOLERANCE = 0.001  # stop swapping when the balances per share are within 0.1 %
+_POLISH_BUDGET = 200_000  # units scanned by the swap search per rule, to bound its time
 _POLISH_PARTNERS = 4  # partners tried when the heaviest and the lightest cannot swap
-_KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm used to keep heap keys integers
 
 
 @dataclass(slots=True)
@@ -579,7 +580,6 @@ class _Run:
 
     def rule(
         self,
-        r: int,
         rule: Rule,
         members: list[tuple[int, int]],
         excluded: list[Excluded],
@@ -588,80 +588,130 @@ class _Run:
         maybe_held: list[int],
         holders: Mapping[int, int],
     ) -> None:
-        """Allocate the units ``start``…``end`` - 1 of rule ``r`` to its pool."""
+        """Allocate the units ``start`` … ``end`` - 1, which the rule matched, to its pool."""
         if start == end:
             return
         if not members:
             self._rule_unplaceable(rule, excluded, start, end)
             return
-        st = self.state
-        n = len(members)
-        pos = {g: p for p, (g, _) in enumerate(members)}
-        gs = [g for g, _ in members]
-        weights = [w for _, w in members]
-        ids = [st.ids[g] for g in gs]
-        cases = [st.cases[g] for g in gs]
-        load = [st.balance[g] for g in gs]
-        room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in gs]
-        room_bal = [max(0, st.cap_balance[g] - st.balance[g]) for g in gs]
-
-        def place(u: int, p: int, code: int) -> None:
-            s, b = self.size(u), self.ubal[u]
-            self.unit_coll[u] = gs[p]
-            self.unit_code[u] = code
-            cases[p] += s
-            load[p] += b
-            room_cases[p] -= s
-            room_bal[p] -= b
-
-        # (b) Debtors already held by a member stay with it, room permitting.
+        pool = _Pool(self, members)
+        # (b) A debtor already held by a member stays with it, room permitting.
         forced: set[int] = set()
         for u in maybe_held:
-            p = pos.get(holders.get(self.udebtor[u], -1), -1)  # type: ignore[index]  # keep
-            forb = self.forbidden.get(u)
-            if (
-                p >= 0
-                and room_cases[p] >= self.size(u)
-                and room_bal[p] >= self.ubal[u]
-                and not (forb and ids[p] in forb)
-            ):
-                place(u, p, 1)
+            p = pool.pos.get(holders.get(self.udebtor[u], -1))  # type: ignore[index]  # keep
+            if p is not None and pool.fits(u, p):
+                pool.place(u, p, PLACEMENT_REASONS.index(DEBTOR_HOLDER))
                 forced.add(u)
         todo: Sequence[int] = range(start, end)
+        total = end - start if self.usize is None else sum(self.usize[start:end])
+        total_balance = sum(self.ubal[start:end])
         if forced:
             todo = [u for u in todo if u not in forced]
+            total -= sum(self.size(u) for u in forced)
+            total_balance -= sum(self.ubal[u] for u in forced)
+        # (c) Count quotas. A member's room is also capped by its balance room divided by the
+        # mean case balance, so that its quota can be met with a typical mix of cases.
+        mean = total_balance / total if total else 0.0
+        room = [
+            min(rc, math.floor(rb / mean)) if mean > 0 and rb < _UNLIMITED else rc
+            for rc, rb in zip(pool.room_cases, pool.room_bal, strict=True)
+        ]
+        quota, share = _quotas(pool.cases, room, pool.weights, total)
+        # (d) The balancing passes, (e) the swaps.
+        leftover = pool.balance_pass(todo, quota, share)
+        if leftover:
+            pool.capacity_pass(leftover)
+        pool.polish(start, end, share)
+        pool.commit()
 
-        # (c) Count quotas, water-filled over the total open cases.
-        total = sum(self.size(u) for u in todo) if self.usize is not None else len(todo)
-        quota = _quotas(cases, room_cases, weights, total)
+    def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
+        """Every unit of a rule whose pool is empty stays unplaced."""
+        skill_gaps = [e for e in excluded if e.reason == MISSING_SKILLS]
+        params: Mapping[str, Param] = {}
+        if skill_gaps:
+            # Report the skills that no eligible target has; if each one is held by someone but
+            # nobody holds them all, report every required skill.
+            lacking = set(rule.required_skills)
+            for e in skill_gaps:
+                lacking &= set(e.params["skills"])  # type: ignore[arg-type]  # tuple[str, ...]
+            params = {"skills": tuple(sorted(lacking or rule.required_skills))}
+        reason = POOL_LACKS_SKILLS if skill_gaps else NO_ELIGIBLE_COLLECTOR
+        for u in range(start, end):
+            self.unplaced(u, reason, params)
 
-        # (d) Largest first, to the lightest member per weight with quota and room.
-        lcm = math.lcm(*weights)
-        scale = lcm if lcm <= _KEY_SCALE_MAX else _KEY_SCALE_MAX
-        mult = [scale // w for w in weights] if lcm <= _KEY_SCALE_MAX else [0] * n
-        shift = max(1, n.bit_length())
-        mask = (1 << shift) - 1
+    def unplaced(self, u: int, reason: str, params: Mapping[str, Param]) -> None:
+        self.unit_code[u] = UNPLACED_REASONS.index(reason)
+        self.unit_params[u] = params
 
-        def key(p: int) -> int:
-            k = load[p] * mult[p] if mult[p] else load[p] * scale // weights[p]
-            return (k << shift) | p
 
+class _Pool:
+    """One rule's members (positions ``p`` in collector id order) while the rule runs."""
+
+    def __init__(self, run: _Run, members: list[tuple[int, int]]) -> None:
+        st = run.state
+        self.run = run
+        self.n = len(members)
+        self.gs = [g for g, _ in members]
+        self.pos = {g: p for p, g in enumerate(self.gs)}
+        self.ids = [st.ids[g] for g in self.gs]
+        self.weights = [w for _, w in members]
+        self.cases = [st.cases[g] for g in self.gs]  # open + placed so far, rules included
+        self.placed_balance = [0] * self.n  # placed under this rule
+        self.new_bal = [0] * self.n  # placed under this rule by balancing
+        self.room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in self.gs]
+        self.room_bal = [max(0, st.cap_balance[g] - st.balance[g]) for g in self.gs]
+        self.capped = [False] * self.n  # ran out of balance room during the balancing pass
+        self.shift = max(1, self.n.bit_length())  # heap entries are key << shift | p
+        self.mask = (1 << self.shift) - 1
+
+    def fits(self, u: int, p: int) -> bool:
+        run = self.run
+        forb = run.forbidden.get(u)
+        return (
+            self.room_cases[p] >= run.size(u)
+            and self.room_bal[p] >= run.ubal[u]
+            and not (forb and self.ids[p] in forb)
+        )
+
+    def place(self, u: int, p: int, code: int) -> None:
+        s, b = self.run.size(u), self.run.ubal[u]
+        self.run.unit_coll[u] = self.gs[p]
+        self.run.unit_code[u] = code
+        self.cases[p] += s
+        self.room_cases[p] -= s
+        self.room_bal[p] -= b
+        self.placed_balance[p] += b
+        if code == 0:
+            self.new_bal[p] += b
+
+    def balance_pass(self, todo: Sequence[int], quota: list[int], share: list[float]) -> list[int]:
+        """Largest unit first, to the member with the lowest balance per share that has quota,
+        balance room and did not hold it last period. Returns the units left over."""
+        run, ids, gs = self.run, self.ids, self.gs
+        cases, room_cases, room_bal, new_bal = (
+            self.cases,
+            self.room_cases,
+            self.room_bal,
+            self.new_bal,
+        )
+        shift, mask = self.shift, self.mask
+        # Integer keys: new balance × 2**40 / share, with p in the low bits. A member's key only
+        # changes when it receives a unit, so heap entries never go stale.
+        inv = [round((1 << _KEY_BITS) / max(x, 1.0)) for x in share]
         rem = quota[:]
-        capped = [quota[p] >= room_cases[p] for p in range(n)]  # quota cut by the count cap
-        heap = [key(p) for p in range(n) if rem[p] > 0]
-        heapq.heapify(heap)
+        heap = [p for p in range(self.n) if rem[p] > 0]  # every new_bal is 0: the key is p
         waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
         leftover: list[int] = []
-        ubal, usize, forbidden = self.ubal, self.usize, self.forbidden
-        unit_coll = self.unit_coll
+        ubal, usize, forbidden, unit_coll = run.ubal, run.usize, run.forbidden, run.unit_coll
         heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
         for u in todo:
             b = ubal[u]
             s = 1 if usize is None else usize[u]
-            # Units come in decreasing balance: a member put aside for lack of balance room
-            # comes back once the units are small enough.
+            # Units come by decreasing balance: a member put aside for lack of balance room
+            # comes back once they are small enough.
             while waiting and -waiting[0][0] >= b:
-                heappush(heap, key(heappop(waiting)[1]))
+                p = heappop(waiting)[1]
+                heappush(heap, ((new_bal[p] * inv[p]) << shift) | p)
             forb = forbidden.get(u) if forbidden else None
             held: list[int] | None = None
             tries = 0
@@ -670,7 +720,7 @@ class _Run:
                 if room_bal[p] < b:
                     heappop(heap)
                     heappush(waiting, (-room_bal[p], p))
-                    capped[p] = True
+                    self.capped[p] = True
                 elif rem[p] < s or (forb is not None and ids[p] in forb):
                     if held is None:
                         held = []
@@ -678,12 +728,12 @@ class _Run:
                 else:
                     unit_coll[u] = gs[p]
                     cases[p] += s
-                    load[p] += b
                     room_cases[p] -= s
                     room_bal[p] -= b
+                    new_bal[p] += b
                     rem[p] -= s
                     if rem[p] > 0:
-                        heapreplace(heap, key(p))
+                        heapreplace(heap, ((new_bal[p] * inv[p]) << shift) | p)
                     else:
                         heappop(heap)
                     break
@@ -696,103 +746,115 @@ class _Run:
             if held is not None:
                 for item in held:
                     heappush(heap, item)
+        for p in range(self.n):
+            self.placed_balance[p] += new_bal[p]  # new_bal was all 0 before this pass
+        return leftover
 
-        if leftover:
-            self._second_pass(leftover, rem, ids, room_cases, room_bal, load, weights, place)
+    def capacity_pass(self, leftover: list[int]) -> None:
+        """Place the units that fit no quota, ignoring quotas: to the member with the fewest
+        cases per weight that has room; or record why no member can take them."""
+        run, shift, mask = self.run, self.shift, self.mask
+        cases, room_cases, room_bal, weights = (
+            self.cases,
+            self.room_cases,
+            self.room_bal,
+            self.weights,
+        )
+        lcm = math.lcm(*weights)
+        scale = min(lcm, _KEY_SCALE_MAX)  # beyond the cap the keys round, which is harmless
 
-        # (e) Swap units between the heaviest and the lightest members.
-        receivers = [p for p in range(n) if cases[p] > st.cases[gs[p]] and not capped[p]]
-        if len(receivers) > 1 and _spread(receivers, load, weights) > _POLISH_TOLERANCE:
-            _Polish(self, start, end, pos, ids, load, room_bal, weights, receivers).run()
+        def key(p: int) -> int:
+            return ((cases[p] * scale // weights[p]) << shift) | p
 
-        for p, g in enumerate(gs):
-            st.cases[g] = cases[p]
-            st.balance[g] = load[p]
+        heap: list[int] = []
+        waiting: list[tuple[int, int]] = []
 
-    def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
-        """Every unit of a rule whose pool is empty stays unplaced."""
-        skill_gaps = [e for e in excluded if e.reason == MISSING_SKILLS]
-        if skill_gaps:
-            # Report the skills that no eligible target has; if each is held by someone but
-            # nobody holds all, report every required skill.
-            lacking = set(rule.required_skills)
-            for e in skill_gaps:
-                lacking &= set(e.params["skills"])  # type: ignore[arg-type]  # tuple[str, ...]
-            skills = tuple(sorted(lacking or rule.required_skills))
-            code, params = UNPLACED_REASONS.index(POOL_LACKS_SKILLS), {"skills": skills}
-        else:
-            code, params = UNPLACED_REASONS.index(NO_ELIGIBLE_COLLECTOR), {}
-        for u in range(start, end):
-            self.unit_code[u] = code
-            self.unit_params[u] = params
+        def rebuild(b: int) -> None:
+            heap[:] = sorted(key(p) for p in range(self.n) if room_cases[p] and room_bal[p] >= b)
+            waiting[:] = sorted(
+                (-room_bal[p], p) for p in range(self.n) if room_cases[p] and room_bal[p] < b
+            )
 
-    def _second_pass(
-        self,
-        leftover: list[int],
-        rem: list[int],
-        ids: list[int],
-        room_cases: list[int],
-        room_bal: list[int],
-        load: list[int],
-        weights: list[int],
-        place: _Place,
-    ) -> None:
-        """Place the units that fit no quota, ignoring quotas, or record why they cannot be."""
-        n = len(ids)
-        # Largest room for a unit of size s, recomputed only after a placement changed rooms.
+        rebuild(run.ubal[leftover[0]])
+        # The largest room for a unit of size s, valid until the next placement.
         room_for_size: dict[int, tuple[int, int]] = {}
         for u in leftover:
-            s, b = self.size(u), self.ubal[u]
+            s, b = run.size(u), run.ubal[u]
+            while waiting and -waiting[0][0] >= b:
+                heapq.heappush(heap, key(heapq.heappop(waiting)[1]))
+            forb = run.forbidden.get(u)
+            held: list[int] = []
+            placed = False
+            for _ in range(_MAX_TRIES):
+                if not heap:
+                    break
+                p = heap[0] & mask
+                if room_bal[p] < b:
+                    heapq.heappop(heap)
+                    heapq.heappush(waiting, (-room_bal[p], p))
+                elif room_cases[p] < s or (forb and self.ids[p] in forb):
+                    held.append(heapq.heappop(heap))
+                else:
+                    self.place(u, p, 0)
+                    if room_cases[p]:
+                        heapq.heapreplace(heap, key(p))
+                    else:
+                        heapq.heappop(heap)
+                    placed = True
+                    break
+            for item in held:
+                heapq.heappush(heap, item)
+            if placed:
+                room_for_size.clear()
+                continue
+            # Nobody near the top of the heap fits: find out why, or a member further down.
             fit = room_for_size.get(s)
             if fit is None:
-                with_room = [p for p in range(n) if room_cases[p] >= s]
-                fit = (
-                    max(room_cases) if n else 0,
-                    max((room_bal[p] for p in with_room), default=-1),
-                )
+                with_room = [p for p in range(self.n) if room_cases[p] >= s]
+                fit = (max(room_cases), max((room_bal[p] for p in with_room), default=-1))
                 room_for_size[s] = fit
-            max_cases, max_bal = fit
-            if max_bal < 0:
-                self._unplaced(u, CASE_CAPACITY_FULL, {"needed": s, "max_room": max_cases})
-                continue
-            if max_bal < b:
-                self._unplaced(u, BALANCE_EXCEEDS_CAPACITY, {"max_room": max_bal})
-                continue
-            forb = self.forbidden.get(u)
-            best = -1
-            best_key: tuple[int, float, int] | None = None
-            blocked: list[int] = []
-            for p in range(n):
-                if room_cases[p] < s or room_bal[p] < b:
-                    continue
-                if forb and ids[p] in forb:
-                    blocked.append(ids[p])
-                    continue
-                k = (-rem[p], load[p] / weights[p], p)
-                if best_key is None or k < best_key:
-                    best, best_key = p, k
-            if best < 0:
-                self._unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": tuple(blocked)})
-                continue
-            place(u, best, 0)
-            rem[best] -= s
-            room_for_size.clear()
+            if fit[1] < 0:
+                run.unplaced(u, CASE_CAPACITY_FULL, {"needed": s, "max_room": fit[0]})
+            elif fit[1] < b:
+                run.unplaced(u, BALANCE_EXCEEDS_CAPACITY, {"max_room": fit[1]})
+            else:
+                fitting = [p for p in range(self.n) if room_cases[p] >= s and room_bal[p] >= b]
+                allowed = [p for p in fitting if not (forb and self.ids[p] in forb)]
+                if allowed:
+                    self.place(u, min(allowed, key=key), 0)
+                    room_for_size.clear()
+                    rebuild(b)
+                else:
+                    ids = tuple(self.ids[p] for p in fitting)
+                    run.unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": ids})
 
-    def _unplaced(self, u: int, reason: str, params: Mapping[str, Param]) -> None:
-        self.unit_code[u] = UNPLACED_REASONS.index(reason)
-        self.unit_params[u] = params
+    def polish(self, start: int, end: int, share: list[float]) -> None:
+        """(e) Swap units while the balance per share is more than 0.1 % apart."""
+        members = [p for p in range(self.n) if self.new_bal[p] > 0 and share[p] > 0]
+        members = [p for p in members if not self.capped[p]]
+        if len(members) > 1 and _spread(members, self.new_bal, share) > _POLISH_TOLERANCE:
+            _Polish(self, start, end, share, members).run()
+
+    def commit(self) -> None:
+        st = self.run.state
+        for p, g in enumerate(self.gs):
+            st.cases[g] = self.cases[p]
+            st.balance[g] += self.placed_balance[p]
 
 
-def _quotas(base: list[int], room: list[int], weights: list[int], total: int) -> list[int]:
-    """Integer new-case quotas that bring (base + quota) / weight to one level, within room.
+def _quotas(
+    base: list[int], room: list[int], weights: list[int], total: int
+) -> tuple[list[int], list[float]]:
+    """New-case quotas that bring (base + quota) / weight to one level within room, and the
+    exact (fractional) shares they round.
 
-    Exact water-filling over the breakpoints, then the rounding remainder goes to the members
-    whose next case keeps them lowest (ties by position, i.e. collector id).
+    Exact water-filling over the breakpoints; the rounding remainder goes to the members whose
+    next case keeps them lowest (ties: the lower position, i.e. collector id).
     """
     n = len(base)
     total = min(total, sum(room))
     if total <= 0:
-        return [0] * n
+        return [0] * n, [0.0] * n
     events: list[tuple[float, int]] = []
     for b, r, w in zip(base, room, weights, strict=True):
         if r > 0:
@@ -802,7 +864,7 @@ def _quotas(base: list[int], room: list[int], weights: list[int], total: int) ->
     events.sort()
     filled = 0.0
     slope = 0
-    level = prev = events[0][0]
+    prev = events[0][0]
     for x, dw in events:
         gain = slope * (x - prev)
         if slope and filled + gain >= total:
@@ -811,10 +873,10 @@ def _quotas(base: list[int], room: list[int], weights: list[int], total: int) ->
         slope += dw
         prev = x
     level = prev + (total - filled) / slope if slope else prev
-    quota = [
-        min(r, max(0, math.floor(w * level - b)))
-        for b, r, w in zip(base, room, weights, strict=True)
+    share = [
+        min(float(r), max(0.0, w * level - b)) for b, r, w in zip(base, room, weights, strict=True)
     ]
+    quota = [min(r, math.floor(x)) for x, r in zip(share, room, strict=True)]
     short = total - sum(quota)
     while short > 0:
         order = sorted(
@@ -832,110 +894,112 @@ def _quotas(base: list[int], room: list[int], weights: list[int], total: int) ->
         for p in order[:-short]:
             quota[p] -= 1
         short += min(-short, len(order))
-    return quota
+    return quota, share
 
 
-def _spread(members: Sequence[int], load: list[int], weights: list[int]) -> float:
-    """(max − min) / mean of load per weight, as a fraction."""
-    per_weight = [load[p] / weights[p] for p in members]
-    mean = sum(per_weight) / len(per_weight)
-    return (max(per_weight) - min(per_weight)) / mean if mean > 0 else 0.0
+def _spread(members: Sequence[int], amount: list[int], share: Sequence[float]) -> float:
+    """(max − min) / mean of amount per share, as a fraction."""
+    per_share = [amount[p] / share[p] for p in members]
+    mean = sum(per_share) / len(per_share)
+    return (max(per_share) - min(per_share)) / mean if mean > 0 else 0.0
 
 
 class _Polish:
-    """Swaps of same-size units between members to even out their balance per weight.
+    """Swaps of same-size units between members to even out their balance per share.
 
-    Each swap moves d > 0 from a heavier member A to a lighter member B with d below twice the
-    amount that would level the pair, so Σ load² / weight strictly decreases: no cycles.
-    Units placed with their debtor's holder are never moved.
+    Each swap moves d > 0 from a heavier member A to a lighter member B, with d below twice the
+    amount that would level the pair: Σ balance² / share strictly decreases, so no cycles.
+    Counts do not change. Units placed with their debtor's holder are never moved.
     """
 
     def __init__(
-        self,
-        run: _Run,
-        start: int,
-        end: int,
-        pos: Mapping[int, int],
-        ids: list[int],
-        load: list[int],
-        room_bal: list[int],
-        weights: list[int],
-        receivers: list[int],
+        self, pool: _Pool, start: int, end: int, share: list[float], members: list[int]
     ) -> None:
-        self.run_ = run
-        self.ids, self.load, self.room_bal, self.weights = ids, load, room_bal, weights
-        self.active = set(receivers)
-        # p → size → ascending (balance, unit) of the units it received by balancing
-        self.units: dict[int, dict[int, list[tuple[int, int]]]] = {p: {} for p in receivers}
+        self.pool = pool
+        self.share = share
+        self.active = set(members)
+        run = pool.run
+        # p → size → (ascending balances, their units)
+        self.units: dict[int, dict[int, tuple[list[int], list[int]]]] = {p: {} for p in members}
+        by_member: dict[int, dict[int, list[tuple[int, int]]]] = {p: {} for p in members}
         for u in range(start, end):
             g = run.unit_coll[u]
             if g >= 0 and run.unit_code[u] == 0:
-                p = pos[g]
+                p = pool.pos[g]
                 if p in self.active:
-                    self.units[p].setdefault(run.size(u), []).append((run.ubal[u], u))
-        for by_size in self.units.values():
-            for lst in by_size.values():
-                lst.sort()
+                    by_member[p].setdefault(run.size(u), []).append((run.ubal[u], u))
+        for p, by_size in by_member.items():
+            for size, pairs in by_size.items():
+                pairs.sort()
+                self.units[p][size] = ([b for b, _ in pairs], [u for _, u in pairs])
         self.budget = _POLISH_BUDGET
 
     def run(self) -> None:
+        new_bal, share = self.pool.new_bal, self.share
         while len(self.active) > 1 and self.budget > 0:
-            order = sorted(self.active, key=lambda p: (self.load[p] / self.weights[p], p))
-            if _spread(order, self.load, self.weights) <= _POLISH_TOLERANCE:
+            order = sorted(self.active, key=lambda p: (new_bal[p] / share[p], p))
+            if _spread(order, new_bal, share) <= _POLISH_TOLERANCE:
                 return
             heavy, light = order[-1], order[0]
             pairs = [(heavy, light)]
             pairs += [(heavy, b) for b in order[1 : 1 + _POLISH_PARTNERS]]
             pairs += [(a, light) for a in order[-2 : -2 - _POLISH_PARTNERS : -1]]
             if not any(self._swap(a, b) for a, b in pairs if a != b):
+                # Stuck: leave both out and carry on with the others.
                 self.active.discard(heavy)
                 self.active.discard(light)
 
     def _swap(self, a: int, b: int) -> bool:
         """Make the best swap from ``a`` to ``b``; False if none improves."""
-        load, w = self.load, self.weights
-        level_by = (load[a] * w[b] - load[b] * w[a]) / (w[a] + w[b])  # moving this levels them
+        pool, share = self.pool, self.share
+        new_bal = pool.new_bal
+        level_by = (new_bal[a] * share[b] - new_bal[b] * share[a]) / (share[a] + share[b])
         if level_by <= 0:
             return False
-        limit = min(2 * level_by, self.room_bal[b] + 0.5)
-        forbidden = self.run_.forbidden
+        limit = min(2 * level_by, pool.room_bal[b] + 0.5)  # d must be < limit
+        forbidden = pool.run.forbidden
         best: tuple[float, int, int, int] | None = None  # (error, size, index in a, index in b)
-        for size, a_units in self.units[a].items():
-            b_units = self.units[b].get(size)
-            if not b_units:
+        for size, (a_bals, a_units) in self.units[a].items():
+            b_lists = self.units[b].get(size)
+            if not b_lists:
                 continue
-            self.budget -= len(a_units)
-            for i, (a_bal, a_unit) in enumerate(a_units):
-                j = bisect.bisect_left(b_units, (math.ceil(a_bal - level_by), -1))
+            b_bals, b_units = b_lists
+            self.budget -= len(a_bals)
+            for i, a_bal in enumerate(a_bals):
+                j = bisect.bisect_left(b_bals, a_bal - level_by)
                 for k in (j - 1, j):
-                    if not 0 <= k < len(b_units):
+                    if not 0 <= k < len(b_bals):
                         continue
-                    b_bal, b_unit = b_units[k]
-                    d = a_bal - b_bal
+                    d = a_bal - b_bals[k]
                     if not 0 < d < limit:
                         continue
                     err = abs(d - level_by)
                     if best is not None and err >= best[0]:
                         continue
-                    if self.ids[b] in forbidden.get(a_unit, ()) or self.ids[a] in forbidden.get(
-                        b_unit, ()
+                    if pool.ids[b] in forbidden.get(a_units[i], ()) or pool.ids[a] in forbidden.get(
+                        b_units[k], ()
                     ):
                         continue
                     best = (err, size, i, k)
         if best is None:
             return False
         _, size, i, k = best
-        a_list, b_list = self.units[a][size], self.units[b][size]
-        a_bal, a_unit = a_list.pop(i)
-        b_bal, b_unit = b_list.pop(k)
-        bisect.insort(a_list, (b_bal, b_unit))
-        bisect.insort(b_list, (a_bal, a_unit))
+        a_bals, a_units = self.units[a][size]
+        b_bals, b_units = self.units[b][size]
+        a_bal, a_unit = a_bals.pop(i), a_units.pop(i)
+        b_bal, b_unit = b_bals.pop(k), b_units.pop(k)
+        at = bisect.bisect_left(a_bals, b_bal)
+        a_bals.insert(at, b_bal)
+        a_units.insert(at, b_unit)
+        at = bisect.bisect_left(b_bals, a_bal)
+        b_bals.insert(at, a_bal)
+        b_units.insert(at, a_unit)
         d = a_bal - b_bal
-        load[a] -= d
-        load[b] += d
-        self.room_bal[a] += d
-        self.room_bal[b] -= d
-        unit_coll = self.run_.unit_coll
+        for p, delta in ((a, -d), (b, d)):
+            new_bal[p] += delta
+            pool.placed_balance[p] += delta
+            pool.room_bal[p] -= delta
+        unit_coll = pool.run.unit_coll
         unit_coll[a_unit], unit_coll[b_unit] = unit_coll[b_unit], unit_coll[a_unit]
         return True
 
