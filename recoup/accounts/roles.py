@@ -54,7 +54,7 @@ ROLE_CAPABILITIES: dict[str, Capability] = {
 ROLE_NAV: dict[str, tuple[str, ...]] = {
     C.COLLECTOR: ("cases",),
     C.FIELD_COLLECTOR: ("cases",),
-    C.TEAM_LEADER: ("cases",),
+    C.TEAM_LEADER: ("cases", "allocation"),
     C.SUPERVISOR: ("cases", "allocation", "intake", "people", "clients", "workdays"),
     C.ADMIN_ASSISTANT: ("cases", "intake", "clients"),
     C.QUALITY_INSPECTOR: ("cases",),

@@ -388,12 +388,17 @@ def person_update(*, person: User, data: PersonInput, actor: User) -> User:
 
 
 @transaction.atomic
-def person_depart(*, person: User, actor: User) -> User:
+def person_depart(*, person: User, actor: User, via_handover: int | None = None) -> User:
     """A person leaves: login ends at once, sessions and API tokens die, history stays.
 
-    Their cases are handed over by the allocation issue's hand-over (交接) flow.
+    Their cases are handed over by the hand-over (交接) flow of ``recoup.allocation``, whose
+    commit may end the person's access itself (``via_handover`` = the run's id): the
+    supervisor who signs the hand-over off is then allowed to, and the audit says so.
     """
-    _require_people_admin(actor, person.organisation_id)
+    if via_handover is None:
+        _require_people_admin(actor, person.organisation_id)
+    elif actor.organisation_id is None or actor.organisation_id != person.organisation_id:
+        raise PermissionDenied(_("无权操作该人员。"))
     if person.pk == actor.pk:
         raise RecoupError(_("不能将自己设为离职。"))
     # One live session per person (user_login), so ending it ends their access at once.
@@ -410,7 +415,7 @@ def person_depart(*, person: User, actor: User) -> User:
         organisation=person.organisation_id,
         object_type="user",
         object_id=person.pk,
-        data={"tokens_revoked": revoked},
+        data={"tokens_revoked": revoked, "handover_run": via_handover},
     )
     return person
 

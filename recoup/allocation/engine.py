@@ -70,7 +70,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
 
@@ -355,27 +355,7 @@ def allocate_frame(
     keep = options.keep_debtor_together
 
     frame = frame.with_columns(_rule=_rule_index_expr(rules))
-    matched = frame.filter(pl.col("_rule").is_not_null())
-    if keep:
-        units = (
-            matched.group_by("_rule", "debtor_id")
-            .agg(
-                pl.col("balance").sum().alias("_bal"),
-                pl.len().alias("_size"),
-                pl.col("id").min().alias("_first"),
-            )
-            .sort(["_rule", "_bal", "_first"], descending=[False, True, False])
-            .with_row_index("_unit")
-        )
-        matched = matched.join(
-            units.select("_rule", "debtor_id", "_unit"), on=["_rule", "debtor_id"], how="left"
-        )
-    else:
-        matched = matched.sort(
-            ["_rule", "balance", "id"], descending=[False, True, False]
-        ).with_row_index("_unit")
-        units = matched.select("_unit", "_rule", pl.col("balance").alias("_bal"))
-
+    matched, units = _units(frame.filter(pl.col("_rule").is_not_null()), keep)
     n_units = units.height
     rule_units = dict(units.group_by("_rule").len().iter_rows())
     run = _Run(
@@ -383,22 +363,20 @@ def allocate_frame(
         ubal=units["_bal"].to_list(),
         usize=units["_size"].to_list() if keep else None,
         udebtor=units["debtor_id"].to_list() if keep else None,
-        forbidden=_forbidden_units(matched) if options.avoid_previous_collector else {},
+        forbidden=_forbidden_units(matched, keep) if options.avoid_previous_collector else {},
         unit_coll=[-1] * n_units,
         unit_code=[0] * n_units,
         unit_params={},
     )
-    holders: dict[int, int] = {}
+    holders: dict[int, int] = {}  # debtor → collector index
     maybe_held: list[int] = []
     shared_later: list[int] = []
     if keep:
-        for debtor, cid in sorted((debtor_holders or {}).items()):
-            g = pool.index.get(cid)
-            if g is not None:
-                holders[debtor] = g
+        index = pool.index
+        holders = {d: index[c] for d, c in (debtor_holders or {}).items() if c in index}
         maybe_held, shared_later = _debtor_flags(units, holders)
 
-    pools: list[tuple[list[tuple[int, int]], list[Excluded]]] = []
+    outcomes: list[_RuleOutcome] = []
     start = 0
     held_pos = later_pos = 0
     for r, rule in enumerate(rules):
@@ -406,20 +384,23 @@ def allocate_frame(
         held_end = bisect.bisect_left(maybe_held, end, lo=held_pos)
         later_end = bisect.bisect_left(shared_later, end, lo=later_pos)
         members, excluded = pool.members(rule)
-        pools.append((members, excluded))
-        run.rule(rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders)
-        if keep:
+        loads = run.rule(
+            rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders
+        )
+        matched_cases = end - start if run.usize is None else sum(run.usize[start:end])
+        outcomes.append(_RuleOutcome(members, excluded, matched_cases, loads))
+        if run.udebtor is not None:
             # Later rules keep the debtor with this run's collector unless an eligible holder
             # already has the debtor.
             for u in shared_later[later_pos:later_end]:
-                g = run.unit_coll[u]
+                g, debtor = run.unit_coll[u], run.udebtor[u]
                 if g >= 0:
-                    current = holders.get(run.udebtor[u])  # type: ignore[index]  # set when keep
+                    current = holders.get(debtor)
                     if current is None or pool.ineligible[current]:
-                        holders[run.udebtor[u]] = g  # type: ignore[index]  # set when keep
+                        holders[debtor] = g
         start, held_pos, later_pos = end, held_end, later_end
 
-    return _result(frame, matched, run, rules, pools)
+    return _result(frame, matched, run, rules, outcomes)
 
 
 # --- input checks and rule matching ----------------------------------------------------------
@@ -428,6 +409,8 @@ def allocate_frame(
 def _check_rules(rules: Sequence[Rule]) -> None:
     if len({r.id for r in rules}) != len(rules):
         raise ValueError("duplicate rule ids")
+    if len(rules) >= 1 << 18:  # the packed sort keys hold the rule index in 18 bits
+        raise ValueError("too many rules")
     for rule in rules:
         if rule.filter.new_or_reallocated not in ("any", "new", "reallocated"):
             raise ValueError(f"rule {rule.id}: bad new_or_reallocated")
@@ -482,29 +465,73 @@ def _rule_index_expr(rules: Sequence[Rule]) -> pl.Expr:
     return expr
 
 
-def _forbidden_units(matched: pl.DataFrame) -> dict[int, frozenset[int]]:
-    """unit → the collector ids that held one of its cases last period."""
-    prev = (
-        matched.filter(pl.col("previous_assignee_id").is_not_null())
-        .group_by("_unit")
-        .agg(pl.col("previous_assignee_id").unique())
+# Polars sorts and groups much faster on one Int64 key than on several, so keys are packed:
+# (rule, debtor) as rule << 40 | debtor, and (rule asc, balance desc) as rule << 44 - balance.
+_DEBTOR_BITS = 40
+_BALANCE_BITS = 44  # 1.7e13 cents; larger balances tie, and the case id still orders them
+
+
+def _units(matched: pl.DataFrame, keep: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Number the units (one debtor's cases under one rule, or single cases) by rule, then by
+    decreasing balance, then by smallest case id; returns the cases with their ``_unit`` and
+    the units (``_unit``, ``_rule``, ``_bal``, and with ``keep`` ``_size`` and ``debtor_id``)."""
+    rule = pl.col("_rule").cast(pl.Int64)
+    if not keep:
+        order = rule * (1 << _BALANCE_BITS) - pl.col("balance").clip(
+            upper_bound=(1 << _BALANCE_BITS) - 1
+        )
+        matched = matched.sort([order, pl.col("id")]).with_row_index("_unit")
+        return matched, matched.select("_unit", "_rule", pl.col("balance").alias("_bal"))
+    debtor = pl.col("debtor_id")
+    out_of_range = (debtor < 0) | (debtor >= 1 << _DEBTOR_BITS)
+    if matched.select(out_of_range.any()).item():
+        debtor = debtor.rank("dense").cast(pl.Int64)
+    matched = matched.with_columns(_key=rule * (1 << _DEBTOR_BITS) + debtor)
+    units = (
+        matched.group_by("_key")
+        .agg(
+            pl.col("_rule").first(),
+            pl.col("debtor_id").first(),
+            pl.col("balance").sum().alias("_bal"),
+            pl.len().alias("_size"),
+            pl.col("id").min().alias("_first"),
+        )
+        .sort(
+            [
+                rule * (1 << _BALANCE_BITS)
+                - pl.col("_bal").clip(upper_bound=(1 << _BALANCE_BITS) - 1),
+                pl.col("_first"),
+            ]
+        )
+        .with_row_index("_unit")
     )
-    return {u: frozenset(ids) for u, ids in prev.iter_rows()}
+    matched = matched.join(units.select("_key", "_unit"), on="_key", how="left")
+    return matched, units
+
+
+def _forbidden_units(matched: pl.DataFrame, keep: bool) -> dict[int, tuple[int, ...]]:
+    """unit → the collector ids that held one of its cases last period."""
+    prev = matched.filter(pl.col("previous_assignee_id").is_not_null())
+    if not keep:
+        units = prev["_unit"].to_list()
+        return {
+            u: (cid,) for u, cid in zip(units, prev["previous_assignee_id"].to_list(), strict=True)
+        }
+    grouped = prev.group_by("_unit").agg(pl.col("previous_assignee_id").unique().sort())
+    units = grouped["_unit"].to_list()
+    return dict(zip(units, map(tuple, grouped["previous_assignee_id"].to_list()), strict=True))
 
 
 def _debtor_flags(units: pl.DataFrame, holders: Mapping[int, int]) -> tuple[list[int], list[int]]:
     """Units whose debtor may already be held (by ``holders`` or an earlier rule), and units
     whose debtor also has cases under a later rule; both sorted."""
-    spans = units.group_by("debtor_id").agg(
-        pl.col("_rule").min().alias("_first_rule"), pl.col("_rule").max().alias("_last_rule")
+    rule = pl.col("_rule")
+    flags = units.select(
+        maybe=pl.col("debtor_id").is_in(pl.Series(list(holders), dtype=pl.Int64).implode())
+        | (rule > rule.min().over("debtor_id")),
+        later=rule < rule.max().over("debtor_id"),
     )
-    flags = units.join(spans, on="debtor_id", how="left")
-    held = pl.Series(list(holders), dtype=pl.Int64)
-    maybe = flags.filter(
-        pl.col("debtor_id").is_in(held.implode()) | (pl.col("_rule") > pl.col("_first_rule"))
-    )
-    later = flags.filter(pl.col("_rule") < pl.col("_last_rule"))
-    return sorted(maybe["_unit"].to_list()), sorted(later["_unit"].to_list())
+    return flags["maybe"].arg_true().to_list(), flags["later"].arg_true().to_list()
 
 
 # --- collectors ------------------------------------------------------------------------------
@@ -558,7 +585,7 @@ _MAX_TRIES = 32  # heap entries tried per unit before the unit moves on to the n
 _KEY_BITS = 40  # fixed-point precision of 1 / share in the heap keys
 _KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm used to keep count keys integers
 _POLISH_TOLERANCE = 0.001  # stop swapping when the balances per share are within 0.1 %
-_POLISH_BUDGET = 200_000  # units scanned by the swap search per rule, to bound its time
+_POLISH_BUDGET = 50_000  # units scanned by the swap search per rule (plus a fifth of its units)
 _POLISH_PARTNERS = 4  # partners tried when the heaviest and the lightest cannot swap
 
 
@@ -570,7 +597,7 @@ class _Run:
     ubal: list[int]
     usize: list[int] | None  # None: every unit is one case
     udebtor: list[int] | None  # None: debtors are not kept together
-    forbidden: dict[int, frozenset[int]]  # unit → previous assignees to avoid
+    forbidden: dict[int, tuple[int, ...]]  # unit → previous assignees to avoid
     unit_coll: list[int]  # collector index, -1 = unplaced
     unit_code: list[int]  # index in PLACEMENT_REASONS or, when unplaced, UNPLACED_REASONS
     unit_params: dict[int, Mapping[str, Param]]  # params of the unplaced units
@@ -587,20 +614,26 @@ class _Run:
         end: int,
         maybe_held: list[int],
         holders: Mapping[int, int],
-    ) -> None:
-        """Allocate the units ``start`` … ``end`` - 1, which the rule matched, to its pool."""
-        if start == end:
-            return
-        if not members:
+    ) -> list[tuple[int, int]]:
+        """Allocate the units ``start`` … ``end`` - 1, which the rule matched, to its pool;
+        returns each member's new (cases, balance)."""
+        if start == end or not members:
             self._rule_unplaceable(rule, excluded, start, end)
-            return
+            return [(0, 0)] * len(members)
         pool = _Pool(self, members)
         # (b) A debtor already held by a member stays with it, room permitting.
         forced: set[int] = set()
+        udebtor, forbidden, pos, ids = self.udebtor or [], self.forbidden, pool.pos, pool.ids
+        code = PLACEMENT_REASONS.index(DEBTOR_HOLDER)
         for u in maybe_held:
-            p = pool.pos.get(holders.get(self.udebtor[u], -1))  # type: ignore[index]  # keep
-            if p is not None and pool.fits(u, p):
-                pool.place(u, p, PLACEMENT_REASONS.index(DEBTOR_HOLDER))
+            p = pos.get(holders.get(udebtor[u], -1), -1)
+            if (
+                p >= 0
+                and pool.room_cases[p] >= self.size(u)
+                and pool.room_bal[p] >= self.ubal[u]
+                and ids[p] not in forbidden.get(u, ())
+            ):
+                pool.place(u, p, code)
                 forced.add(u)
         todo: Sequence[int] = range(start, end)
         total = end - start if self.usize is None else sum(self.usize[start:end])
@@ -621,11 +654,13 @@ class _Run:
         leftover = pool.balance_pass(todo, quota, share)
         if leftover:
             pool.capacity_pass(leftover)
-        pool.polish(start, end, share)
-        pool.commit()
+        pool.polish(share, end - start)
+        return pool.commit()
 
     def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
         """Every unit of a rule whose pool is empty stays unplaced."""
+        if start == end:
+            return
         skill_gaps = [e for e in excluded if e.reason == MISSING_SKILLS]
         params: Mapping[str, Param] = {}
         if skill_gaps:
@@ -661,17 +696,9 @@ class _Pool:
         self.room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in self.gs]
         self.room_bal = [max(0, st.cap_balance[g] - st.balance[g]) for g in self.gs]
         self.capped = [False] * self.n  # ran out of balance room during the balancing pass
+        self.mine: list[list[int]] = [[] for _ in range(self.n)]  # units placed by balancing
         self.shift = max(1, self.n.bit_length())  # heap entries are key << shift | p
         self.mask = (1 << self.shift) - 1
-
-    def fits(self, u: int, p: int) -> bool:
-        run = self.run
-        forb = run.forbidden.get(u)
-        return (
-            self.room_cases[p] >= run.size(u)
-            and self.room_bal[p] >= run.ubal[u]
-            and not (forb and self.ids[p] in forb)
-        )
 
     def place(self, u: int, p: int, code: int) -> None:
         s, b = self.run.size(u), self.run.ubal[u]
@@ -683,6 +710,7 @@ class _Pool:
         self.placed_balance[p] += b
         if code == 0:
             self.new_bal[p] += b
+            self.mine[p].append(u)
 
     def balance_pass(self, todo: Sequence[int], quota: list[int], share: list[float]) -> list[int]:
         """Largest unit first, to the member with the lowest balance per share that has quota,
@@ -703,6 +731,7 @@ class _Pool:
         waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
         leftover: list[int] = []
         ubal, usize, forbidden, unit_coll = run.ubal, run.usize, run.forbidden, run.unit_coll
+        mine = self.mine
         heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
         for u in todo:
             b = ubal[u]
@@ -732,6 +761,7 @@ class _Pool:
                     room_bal[p] -= b
                     new_bal[p] += b
                     rem[p] -= s
+                    mine[p].append(u)
                     if rem[p] > 0:
                         heapreplace(heap, ((new_bal[p] * inv[p]) << shift) | p)
                     else:
@@ -828,18 +858,22 @@ class _Pool:
                     ids = tuple(self.ids[p] for p in fitting)
                     run.unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": ids})
 
-    def polish(self, start: int, end: int, share: list[float]) -> None:
-        """(e) Swap units while the balance per share is more than 0.1 % apart."""
-        members = [p for p in range(self.n) if self.new_bal[p] > 0 and share[p] > 0]
-        members = [p for p in members if not self.capped[p]]
+    def polish(self, share: list[float], units: int) -> None:
+        """(e) Swap units while the balances per share are more than 0.1 % apart, scanning at
+        most a fixed number of units plus a fifth of the rule's."""
+        members = [p for p in range(self.n) if self.mine[p] and share[p] > 0 and not self.capped[p]]
         if len(members) > 1 and _spread(members, self.new_bal, share) > _POLISH_TOLERANCE:
-            _Polish(self, start, end, share, members).run()
+            _Polish(self, share, members, _POLISH_BUDGET + units // 5).run()
 
-    def commit(self) -> None:
+    def commit(self) -> list[tuple[int, int]]:
+        """Carry the members' load over to the next rules; returns their new (cases, balance)."""
         st = self.run.state
+        new = []
         for p, g in enumerate(self.gs):
+            new.append((self.cases[p] - st.cases[g], self.placed_balance[p]))
             st.cases[g] = self.cases[p]
             st.balance[g] += self.placed_balance[p]
+        return new
 
 
 def _quotas(
@@ -912,27 +946,31 @@ class _Polish:
     Counts do not change. Units placed with their debtor's holder are never moved.
     """
 
-    def __init__(
-        self, pool: _Pool, start: int, end: int, share: list[float], members: list[int]
-    ) -> None:
+    def __init__(self, pool: _Pool, share: list[float], members: list[int], budget: int) -> None:
         self.pool = pool
         self.share = share
         self.active = set(members)
-        run = pool.run
-        # p → size → (ascending balances, their units)
-        self.units: dict[int, dict[int, tuple[list[int], list[int]]]] = {p: {} for p in members}
-        by_member: dict[int, dict[int, list[tuple[int, int]]]] = {p: {} for p in members}
-        for u in range(start, end):
-            g = run.unit_coll[u]
-            if g >= 0 and run.unit_code[u] == 0:
-                p = pool.pos[g]
-                if p in self.active:
-                    by_member[p].setdefault(run.size(u), []).append((run.ubal[u], u))
-        for p, by_size in by_member.items():
-            for size, pairs in by_size.items():
-                pairs.sort()
-                self.units[p][size] = ([b for b, _ in pairs], [u for _, u in pairs])
-        self.budget = _POLISH_BUDGET
+        # p → size → (ascending balances, their units), built when p first takes part
+        self.units: dict[int, dict[int, tuple[list[int], list[int]]]] = {}
+        self.budget = budget
+
+    def _units(self, p: int) -> dict[int, tuple[list[int], list[int]]]:
+        by_size = self.units.get(p)
+        if by_size is None:
+            run = self.pool.run
+            ubal = run.ubal
+            # Mostly in decreasing balance already; the sort is stable, hence deterministic.
+            ordered = sorted(self.pool.mine[p], key=ubal.__getitem__)
+            if run.usize is None:
+                by_size = {1: ([ubal[u] for u in ordered], ordered)}
+            else:
+                by_size = {}
+                for u in ordered:
+                    bals, units = by_size.setdefault(run.usize[u], ([], []))
+                    bals.append(ubal[u])
+                    units.append(u)
+            self.units[p] = by_size
+        return by_size
 
     def run(self) -> None:
         new_bal, share = self.pool.new_bal, self.share
@@ -959,8 +997,9 @@ class _Polish:
         limit = min(2 * level_by, pool.room_bal[b] + 0.5)  # d must be < limit
         forbidden = pool.run.forbidden
         best: tuple[float, int, int, int] | None = None  # (error, size, index in a, index in b)
-        for size, (a_bals, a_units) in self.units[a].items():
-            b_lists = self.units[b].get(size)
+        b_by_size = self._units(b)
+        for size, (a_bals, a_units) in self._units(a).items():
+            b_lists = b_by_size.get(size)
             if not b_lists:
                 continue
             b_bals, b_units = b_lists
@@ -1007,12 +1046,19 @@ class _Polish:
 # --- the result ------------------------------------------------------------------------------
 
 
+class _RuleOutcome(NamedTuple):
+    members: list[tuple[int, int]]  # (collector index, weight)
+    excluded: list[Excluded]
+    cases: int  # matched the rule
+    loads: list[tuple[int, int]]  # per member: new (cases, balance)
+
+
 def _result(
     frame: pl.DataFrame,
     matched: pl.DataFrame,
     run: _Run,
     rules: Sequence[Rule],
-    pools: list[tuple[list[tuple[int, int]], list[Excluded]]],
+    outcomes: list[_RuleOutcome],
 ) -> Result:
     st = run.state
     matched = matched.with_columns(
@@ -1027,7 +1073,7 @@ def _result(
             "rule_id": pl.Series([r.id for r in rules], dtype=pl.Int64).gather(placed["_rule"]),
             "reason": pl.Series(PLACEMENT_REASONS, dtype=pl.String).gather(placed["_code"]),
         }
-    ).sort("case_id")
+    )
 
     no_params: Mapping[str, Param] = {}
     unplaced = [
@@ -1040,24 +1086,19 @@ def _result(
         unplaced.append(Unplaced(case_id, rules[r].id, UNPLACED_REASONS[code], run.unit_params[u]))
     unplaced.sort(key=lambda x: x.case_id)
 
-    matched_per_rule = dict(matched.group_by("_rule").len().iter_rows())
-    per_member = {
-        (r, g): (n, b)
-        for r, g, n, b in placed.group_by("_rule", "_g")
-        .agg(pl.len(), pl.col("balance").sum())
-        .iter_rows()
-    }
-    per_collector = {
-        g: (n, b)
-        for g, n, b in placed.group_by("_g").agg(pl.len(), pl.col("balance").sum()).iter_rows()
-    }
-
+    new_cases = [0] * len(st.ids)
+    new_balance = [0] * len(st.ids)
     pool_stats = []
-    for r, (rule, (members, excluded)) in enumerate(zip(rules, pools, strict=True)):
-        shares = [(g, w, *per_member.get((r, g), (0, 0))) for g, w in members]
+    for rule, outcome in zip(rules, outcomes, strict=True):
+        shares = [
+            (g, w, n, b) for (g, w), (n, b) in zip(outcome.members, outcome.loads, strict=True)
+        ]
+        for g, _, n, b in shares:
+            new_cases[g] += n
+            new_balance[g] += b
         receivers = [(w, n, b) for _, w, n, b in shares if n > 0]
-        balance_spread = count_spread = 0.0
-        mean = 0.0
+        balance_spread = count_spread = mean = 0.0
+        w_min = 1
         if receivers:
             w_min = min(w for w, _, _ in receivers)
             balances = [b * w_min / w for w, _, b in receivers]
@@ -1069,7 +1110,7 @@ def _result(
         pool_stats.append(
             PoolStats(
                 rule_id=rule.id,
-                cases=matched_per_rule.get(r, 0),
+                cases=outcome.cases,
                 placed=sum(n for _, n, _ in receivers),
                 balance=sum(b for _, _, b in receivers),
                 balance_spread_pct=balance_spread,
@@ -1084,7 +1125,7 @@ def _result(
                     )
                     for g, w, n, b in shares
                 ),
-                excluded=tuple(excluded),
+                excluded=tuple(outcome.excluded),
             )
         )
 
@@ -1093,7 +1134,7 @@ def _result(
         unplaced=tuple(unplaced),
         pools=tuple(pool_stats),
         collectors=tuple(
-            CollectorSummary(cid, *per_collector.get(g, (0, 0)), st.cases[g], st.balance[g])
+            CollectorSummary(cid, new_cases[g], new_balance[g], st.cases[g], st.balance[g])
             for g, cid in enumerate(st.ids)
         ),
         cases=frame.height,

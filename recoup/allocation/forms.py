@@ -141,3 +141,22 @@ class ManualForm(BootstrapFormMixin, forms.Form):
         if data.get("action") == "recall" and not (data.get("reason") or "").strip():
             raise forms.ValidationError(_("请填写收回原因。"))
         return data
+
+
+class HandoverForm(BootstrapFormMixin, forms.Form):
+    departing = forms.TypedChoiceField(label=_("交出案件的催收员"), coerce=int)
+    team = forms.TypedChoiceField(
+        label=_("接手小组（默认为其本组）"), coerce=int, required=False, empty_value=None
+    )
+    end_access = forms.BooleanField(
+        label=_("提交后停用其账号（离职）"), required=False, initial=True
+    )
+    note = forms.CharField(label=_("交接说明"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, teams: list[Team], people: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["departing"].choices = [  # type: ignore[attr-defined]
+            (u.pk, f"{u.display_name or u.username}（{u.team.name if u.team else '—'}）")
+            for u in people
+        ]
+        self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]

@@ -162,6 +162,15 @@ class AllocationRun(TimeStampedModel):
     case_count = models.PositiveIntegerField(default=0)
     placed_count = models.PositiveIntegerField(default=0)
     note = models.CharField(_("说明"), max_length=500, blank=True)
+    # Hand-over (交接): whose cases move, and the team leader's sign-off the commit needs.
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    end_access = models.BooleanField(default=False)  # the departing person's login ends on commit
 
     objects = TenantQuerySet.as_manager()
 

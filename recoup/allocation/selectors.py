@@ -57,16 +57,50 @@ def runs_for_user(user: User) -> QuerySet[AllocationRun]:
         return AllocationRun.objects.none()
     return (
         AllocationRun.objects.for_org(_org(user))
-        .select_related("author", "committed_by", "contract", "contract__client", "rule_set")
+        .select_related(
+            "author",
+            "committed_by",
+            "contract",
+            "contract__client",
+            "rule_set",
+            "subject_user",
+            "signed_off_by",
+        )
         .order_by("-created_at", "-id")
     )
 
 
 def run_get_for_user(user: User, run_id: int) -> AllocationRun:
-    run = runs_for_user(user).filter(pk=run_id).first()
+    """Allocators see their organisation's runs; a team leader sees the hand-overs of their
+    own team's people (to sign them off). Anyone else: not found."""
+    runs = runs_for_user(user)
+    if not can_allocate(user) and user.has_role(Role.Code.TEAM_LEADER) and user.team_id:
+        runs = (
+            AllocationRun.objects.for_org(_org(user))
+            .filter(kind=AllocationRun.Kind.HANDOVER, subject_user__team_id=user.team_id)
+            .select_related("author", "committed_by", "subject_user", "signed_off_by")
+        )
+    run = runs.filter(pk=run_id).first()
     if run is None:
         raise NotFound(_("找不到该记录。"))
     return run
+
+
+def handovers_to_sign(user: User) -> QuerySet[AllocationRun]:
+    """Hand-overs of the user's team waiting for a team leader's sign-off."""
+    if not user.has_role(Role.Code.TEAM_LEADER) or not user.team_id:
+        return AllocationRun.objects.none()
+    return (
+        AllocationRun.objects.for_org(_org(user))
+        .filter(
+            kind=AllocationRun.Kind.HANDOVER,
+            status=AllocationRun.Status.PREVIEW,
+            signed_off_by__isnull=True,
+            subject_user__team_id=user.team_id,
+        )
+        .select_related("author", "subject_user")
+        .order_by("-created_at")
+    )
 
 
 def run_lines(run: AllocationRun) -> QuerySet[AllocationLine]:
@@ -164,3 +198,25 @@ def cases_by_numbers(user: User, contract_id: int, numbers: list[str]) -> dict[s
         contract_id=contract_id, client_case_number__in=numbers
     )
     return dict(found.values_list("client_case_number", "pk"))
+
+
+def run_people(run: AllocationRun) -> list[User]:
+    """The collectors named in a run (receivers and, for a hand-over, the departing person)."""
+    ids = {r["collector_id"] for r in run.result.get("collectors", [])}
+    if run.subject_user_id:
+        ids.add(run.subject_user_id)
+    return list(User.objects.filter(pk__in=ids).select_related("team"))
+
+
+def people_for_handover(user: User) -> list[User]:
+    """Collectors in the user's scope who hold open cases, departed ones included."""
+    if not can_allocate(user):
+        return []
+    scope = cases_user_can(user, ALLOCATE).filter(
+        assignee__isnull=False,
+        status__in=["pending", "assigned", "collecting", "promised", "on_plan"],
+    )
+    ids = scope.values_list("assignee_id", flat=True).distinct()
+    return list(
+        User.objects.filter(pk__in=ids).select_related("team").order_by("team__name", "username")
+    )

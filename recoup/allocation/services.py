@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role, Team, User
 from recoup.accounts.roles import ALLOCATE
+from recoup.accounts.services import person_depart
 from recoup.allocation import engine
 from recoup.allocation.models import (
     AllocationLine,
@@ -855,6 +856,151 @@ def run_preview_manual(
     )
 
 
+def _handover_pool(
+    org: int, departing: User, team: Team | None, people: Sequence[User]
+) -> set[int]:
+    if people:
+        pool = {p.pk for p in people if p.organisation_id == org and p.pk != departing.pk}
+        if len(pool) != len({p.pk for p in people if p.pk != departing.pk}):
+            raise RecoupError(_("找不到指定的催收员。"))
+        return pool
+    team_id = team.pk if team is not None else departing.team_id
+    if team_id is None:
+        raise RecoupError(_("该催收员不属于任何小组，请指定接手的小组或催收员。"))
+    if team is not None and team.organisation_id != org:
+        raise RecoupError(_("找不到指定的小组。"))
+    return {uid for uid in _team_members(org, {team_id})[team_id] if uid != departing.pk}
+
+
+def run_preview_handover(
+    *,
+    actor: User,
+    departing: User,
+    team: Team | None = None,
+    collectors: Sequence[User] = (),
+    end_access: bool = False,
+    note: str = "",
+    at: datetime | None = None,
+) -> AllocationRun:
+    """A collector leaves or changes role (交接): every open case of theirs, spread over their
+    team (or the team or people named), balanced; committed only after a team leader's
+    sign-off. Promises, plans and follow-ups belong to the case and move with it."""
+    _require_allocator(actor)
+    org = actor.organisation_id
+    assert org is not None
+    if departing.organisation_id != org:
+        raise RecoupError(_("找不到指定的催收员。"))
+    if departing.pk == actor.pk:
+        raise RecoupError(_("不能交接自己的案件。"))
+    at = at or clock_now()
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    where = f"c.assignee_id = %s AND c.status IN ({statuses})"
+    params: list[Any] = [departing.pk, *OPEN_STATUSES]
+    candidates = _candidates(actor, where, params)
+    if candidates.is_empty():
+        raise RecoupError(
+            _("%(name)s 名下没有在您管辖范围内的在催案件，无需交接。")
+            % {"name": departing.display_name or departing.username}
+        )
+    pool = _handover_pool(org, departing, team, collectors)
+    if not pool:
+        raise RecoupError(_("没有可以接手的催收员。"))
+    collector_rows = _collectors(org, pool, at.date())
+    rule = engine.Rule(
+        id=1,
+        name=_("交接"),
+        filter=engine.RuleFilter(),
+        targets=tuple((uid, 1) for uid in sorted(pool)),
+        required_skills=frozenset(),
+    )
+    # The cases are not new to the agency, but they are new to the pool: balance them as such.
+    result = engine.allocate_frame(
+        _engine_cases(candidates.with_columns(previous_assignee_id=pl.lit(None, pl.Int64()))),
+        list(collector_rows.values()),
+        [rule],
+        engine.Options(keep_debtor_together=True, avoid_previous_collector=False),
+    )
+    lines = _lines(
+        _placed_frame(
+            result.placements, candidates, collector_rows, {}, reason="handover"
+        ).with_columns(rule_id_at_run=pl.lit(None, pl.Int64())),
+        _unplaced_frame(
+            candidates,
+            [(u.case_id, None, u.reason, _jsonable(u.params)) for u in result.unplaced],
+        ).with_columns(rule_name=pl.lit("")),
+    )
+    run = _create_run(
+        actor=actor,
+        kind=AllocationRun.Kind.HANDOVER,
+        contract_id=None,
+        rule_set=None,
+        parameters={
+            "departing_id": departing.pk,
+            "team_id": team.pk if team else departing.team_id,
+            "collector_ids": sorted(pool),
+            "before": {
+                "cases": candidates.height,
+                "balance": str(Decimal(int(candidates["balance"].sum())).scaleb(-2)),
+            },
+            "end_access": end_access,
+            "at": at.isoformat(),
+        },
+        lines=lines,
+        collectors=collector_rows,
+        note=note,
+    )
+    AllocationRun.objects.filter(pk=run.pk).update(subject_user=departing, end_access=end_access)
+    run.refresh_from_db()
+    return run
+
+
+def can_sign_off(user: User, run: AllocationRun) -> bool:
+    """A hand-over is signed off by a team leader of the departing person's team; when that
+    team has no active team leader, by a branch manager or HQ. Never by the departing person
+    or by whoever previewed it alone (four eyes)."""
+    if run.kind != AllocationRun.Kind.HANDOVER or run.subject_user is None:
+        return False
+    if user.organisation_id != run.organisation_id or user.pk == run.subject_user_id:
+        return False
+    if user.pk == run.author_id:
+        return False
+    team_id = run.subject_user.team_id
+    if user.has_role(Role.Code.TEAM_LEADER) and team_id is not None and user.team_id == team_id:
+        return True
+    if team_id is not None:
+        leaders = User.objects.filter(
+            organisation_id=run.organisation_id,
+            team_id=team_id,
+            status=User.Status.ACTIVE,
+            roles__code=Role.Code.TEAM_LEADER,
+        ).exclude(pk=run.subject_user.pk)
+        if leaders.exists():
+            return False
+    return user.has_role(Role.Code.BRANCH_MANAGER, Role.Code.HQ)
+
+
+@transaction.atomic
+def run_sign_off(*, run: AllocationRun, actor: User, at: datetime | None = None) -> AllocationRun:
+    if not can_sign_off(actor, run):
+        raise PermissionDenied(_("只有该小组的组长（无组长时由分公司经理或总公司）可以签认交接。"))
+    at = at or clock_now()
+    updated = AllocationRun.objects.filter(
+        pk=run.pk, status=AllocationRun.Status.PREVIEW, signed_off_by__isnull=True
+    ).update(signed_off_by=actor, signed_off_at=at, updated_at=at)
+    if not updated:
+        raise RecoupError(_("该交接已签认或已不是预览状态。"))
+    audit_record(
+        action="allocation.handover.signed_off",
+        actor=actor,
+        organisation=run.organisation_id,
+        object_type="allocation_run",
+        object_id=run.pk,
+        data={"departing": run.subject_user_id, "cases": run.case_count},
+    )
+    run.refresh_from_db()
+    return run
+
+
 # --- commit -----------------------------------------------------------------------------
 
 
@@ -878,6 +1024,14 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
                     _("该分案批次已是“%(status)s”状态，不能再提交。")
                     % {"status": locked.get_status_display()}
                 )
+            if locked.kind == AllocationRun.Kind.HANDOVER:
+                if locked.signed_off_by_id is None:
+                    raise RecoupError(_("交接需要组长签认后才能提交。"))
+                unplaced = locked.case_count - locked.placed_count
+                if unplaced:
+                    raise RecoupError(
+                        _("还有 %(n)s 个案件没有接手人：交接必须交代每一个案件。") % {"n": unplaced}
+                    )
             expected = (
                 AllocationLine.objects.filter(run=locked).exclude(collector__isnull=True).count()
             )
@@ -892,6 +1046,8 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
                     )
                     % {"n": expected - moved}
                 )
+            if locked.kind == AllocationRun.Kind.HANDOVER and locked.subject_user is not None:
+                _handover_finish(locked, actor)
             locked.status = AllocationRun.Status.COMMITTED
             locked.committed_by = actor
             locked.committed_at = at
@@ -917,6 +1073,21 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
         raise
     run.refresh_from_db()
     return run
+
+
+def _handover_finish(run: AllocationRun, actor: User) -> None:
+    """After the cases moved: nothing open may remain with the departing person (every case
+    accounted for), and their access ends when the hand-over says so."""
+    subject = run.subject_user
+    assert subject is not None
+    left = Case.objects.filter(assignee=subject, status__in=OPEN_STATUSES).count()
+    if left:
+        raise StaleRun(
+            _("%(name)s 名下仍有 %(n)s 个在催案件（预览后新分配的？），交接未提交；请重新预览。")
+            % {"name": subject.display_name or subject.username, "n": left}
+        )
+    if run.end_access and subject.status == User.Status.ACTIVE:
+        person_depart(person=subject, actor=actor, via_handover=run.pk)
 
 
 def _apply(run: AllocationRun, at: datetime) -> int:

@@ -11,6 +11,9 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
     path("runs/<int:run_id>/commit/", views.run_commit, name="run-commit"),
     path("runs/<int:run_id>/discard/", views.run_discard, name="run-discard"),
+    path("runs/<int:run_id>/sign-off/", views.run_sign_off, name="run-sign-off"),
+    path("runs/<int:run_id>/report.xlsx", views.run_report, name="run-report"),
     path("manual/", views.manual, name="manual"),
+    path("handover/", views.handover, name="handover"),
     path("breaches/", views.breaches, name="breaches"),
 ]

@@ -13,11 +13,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from recoup.accounts.models import User
+from recoup.accounts.models import Role, User
 from recoup.allocation import selectors, services
-from recoup.allocation.forms import RULE_FORMS, ManualForm, RuleForm, RuleSetForm, split_words
+from recoup.allocation.forms import (
+    RULE_FORMS,
+    HandoverForm,
+    ManualForm,
+    RuleForm,
+    RuleSetForm,
+    split_words,
+)
 from recoup.allocation.messages import reason_label
 from recoup.allocation.models import RuleSet
+from recoup.allocation.report import run_workbook
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
 
 
@@ -39,9 +47,14 @@ def _allocator(request: HttpRequest) -> HttpResponse | None:
 @require_GET
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not services.can_allocate(user) and user.has_role(Role.Code.TEAM_LEADER):
+        # A team leader's part in allocation: signing off their team's hand-overs.
+        return render(
+            request, "allocation/sign_list.html", {"runs": selectors.handovers_to_sign(user)}
+        )
     if (denied := _allocator(request)) is not None:
         return denied
-    user = _user(request)
     return render(
         request,
         "allocation/index.html",
@@ -178,10 +191,17 @@ def rule_set_preview(request: HttpRequest, rule_set_id: int) -> HttpResponse:
     return redirect("allocation:run-detail", run_id=run.pk)
 
 
+def _run_viewer(request: HttpRequest) -> HttpResponse | None:
+    user = _user(request)
+    if services.can_allocate(user) or user.has_role(Role.Code.TEAM_LEADER):
+        return None
+    return _forbidden(request, _("只有主管、分公司经理或总公司可以分案。"))
+
+
 @require_GET
 @login_required
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    if (denied := _allocator(request)) is not None:
+    if (denied := _run_viewer(request)) is not None:
         return denied
     user = _user(request)
     try:
@@ -189,6 +209,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     names = {u.pk: u for u, _reason in selectors.collectors_for_allocator(user)}
+    if not names:  # a team leader signing a hand-over off: the run's own people
+        names = {u.pk: u for u in selectors.run_people(run)}
     collectors = []
     for row in run.result.get("collectors", []):
         person = names.get(row["collector_id"])
@@ -236,6 +258,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "excluded": excluded,
             "page": page,
             "lines": lines,
+            "can_commit": services.can_allocate(user),
+            "can_sign_off": run.status == "preview"
+            and run.signed_off_by_id is None
+            and services.can_sign_off(user, run),
             "chart": {
                 "names": [str(c["name"]) for c in collectors],
                 "balances": [float(c["balance"]) for c in collectors],
@@ -339,3 +365,66 @@ def breaches(request: HttpRequest) -> HttpResponse:
             "at": found.at,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def handover(request: HttpRequest) -> HttpResponse:
+    if (denied := _allocator(request)) is not None:
+        return denied
+    user = _user(request)
+    teams = list(selectors.teams_for_allocator(user))
+    people = selectors.people_for_handover(user)
+    form = HandoverForm(request.POST or None, teams=teams, people=people)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        departing = next(p for p in people if p.pk == d["departing"])
+        team = next((t for t in teams if t.pk == d["team"]), None)
+        try:
+            run = services.run_preview_handover(
+                actor=user,
+                departing=departing,
+                team=team,
+                end_access=d["end_access"],
+                note=d["note"],
+            )
+        except (RecoupError, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("allocation:run-detail", run_id=run.pk)
+    return render(request, "allocation/handover.html", {"form": form})
+
+
+@require_POST
+@login_required
+def run_sign_off(request: HttpRequest, run_id: int) -> HttpResponse:
+    if (denied := _run_viewer(request)) is not None:
+        return denied
+    user = _user(request)
+    try:
+        run = selectors.run_get_for_user(user, run_id)
+        services.run_sign_off(run=run, actor=user)
+        messages.success(request, _("已签认交接。"))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except (RecoupError, PermissionDenied) as exc:
+        messages.error(request, exc.message)
+    return redirect("allocation:run-detail", run_id=run_id)
+
+
+@require_GET
+@login_required
+def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's lines as XLSX: per case, before and after (the hand-over report)."""
+    if (denied := _run_viewer(request)) is not None:
+        return denied
+    try:
+        run = selectors.run_get_for_user(_user(request), run_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    data = run_workbook(run)
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="allocation-run-{run.pk}.xlsx"'
+    return response
