@@ -2,65 +2,77 @@
 
 Pure Python and polars: no Django, no database. The service layer loads the open, unassigned
 cases, the collectors with their current load and the contract's rule set, calls the engine,
-shows the result as a preview and writes it on commit. The same inputs always give the same
-result, whatever the order of the cases and collectors; there is no randomness.
+shows the result as a preview and writes it on commit. The same inputs give the same result,
+whatever the order of the cases and collectors; there is no randomness.
 
 API
 ---
 - ``allocate_frame(cases, collectors, rules, options, *, debtor_holders=None) -> Result`` is
   the primary entry point. ``cases`` is a polars frame with the columns of ``CASE_SCHEMA``
   (amounts in Int64 cents). Only the columns that ``required_columns(rules, options)`` lists
-  are needed, so the service can load exactly those (e.g. ``COPY … TO STDOUT`` into polars).
+  are read, so the service can load just those (``COPY … TO STDOUT`` into polars).
 - ``allocate(cases, collectors, rules, options, *, debtor_holders=None) -> Result`` takes a
-  sequence of ``CaseItem`` instead; it is a convenience for tests and small runs (building a
-  million ``CaseItem`` objects costs more than allocating them).
+  sequence of ``CaseItem`` instead. It is a convenience for tests and small runs: building a
+  million ``CaseItem`` objects costs more than allocating them.
 - ``debtor_holders`` maps a debtor id to the collector already holding that debtor's open
   cases. It is only used with ``Options.keep_debtor_together``.
-- ``Result.placements`` is a frame (case_id, collector_id, rule_id, reason) sorted by case id;
-  ``Result.unplaced`` lists ``Unplaced(case_id, rule_id, reason, params)`` sorted by case id;
-  ``Result.pools`` gives per rule its members' shares and deviations, the targets it excluded
-  and why, and the spreads; ``Result.collectors`` the new and resulting load per collector.
+- ``Result.placements`` is a frame (case_id, collector_id, rule_id: Int64; reason: String) by
+  case id; ``placement_map()`` turns it into a dict. ``Result.unplaced`` lists
+  ``Unplaced(case_id, rule_id, reason, params)`` by case id. ``Result.pools`` gives per rule
+  each member's share and deviation, the targets it excluded and why, and the spreads.
+  ``Result.collectors`` gives every collector's new load and its open load afterwards.
 
 Algorithm
 ---------
 1. Each case belongs to the FIRST rule whose filter matches it (vectorised in polars). With
-   ``keep_debtor_together`` a debtor's cases under one rule form one unit, otherwise every case
+   ``keep_debtor_together`` one debtor's cases under one rule form a unit; otherwise each case
    is a unit.
-2. The rules run in order, and a collector's load carries over from one rule to the next:
-   a. the pool is the rule's targets minus ineligible collectors and those lacking a required
-      skill (``PoolStats.excluded`` says which and why);
-   b. with ``keep_debtor_together``, a unit whose debtor is already held by a pool member (before
-      this run, or through an earlier rule of this run) goes to that member if it has room;
-   c. count quotas proportional to the weights are water-filled over each member's total open
-      cases and remaining room, so the less loaded receive more new cases;
-   d. the remaining units, largest balance first, go each to the member with the lowest total
-      balance per weight that still has quota and balance room and did not hold the case last
-      period (a heap). Units that fit no quota get a second pass, ignoring quotas: to the member
-      with the most quota left and room, or else they stay unplaced with a reason;
-   e. if the members' balances are still more than 0.1 % apart, units of the same size are
-      swapped between the heaviest and the lightest (counts do not change).
+2. The rules run in order. A collector's load carries over from one rule to the next.
+   a. The pool is the rule's targets minus ineligible collectors and those lacking a required
+      skill (``PoolStats.excluded`` says which and why).
+   b. With ``keep_debtor_together``, a unit whose debtor is already held by a pool member goes
+      to that member if it has room. "Held" means before this run (``debtor_holders``) or by an
+      earlier rule of this run.
+   c. Count quotas are water-filled in proportion to the weights over each member's total open
+      cases, within its room: its case room, and its balance room divided by the rule's mean
+      case balance. So the less loaded receive more new cases.
+   d. Balancing pass: the remaining units, largest balance first, go each to the member with
+      the lowest total open balance per weight that still has quota and balance room and did
+      not hold the case last period (a heap). Capacity pass: the units that fit no quota go to
+      the member with the fewest cases per weight that has room. A unit that fits nowhere
+      stays unplaced, with a reason.
+   e. Swaps: while the members' balances per weight are more than 0.1 % apart, a unit of the
+      heaviest member is swapped with a smaller unit of the same size of the lightest member.
+      Counts do not change. The effort per rule is bounded.
    When the pool cannot take every case, the largest balances are placed first.
+
+Both the count and the balance are balanced on the TOTAL load (open before the run + placed by
+earlier rules + this rule), so the less loaded receive more. When members start with loads
+whose counts and balances disagree (many small cases against a few large ones), the counts win
+and the balance is evened out as far as the quotas allow.
 
 Guarantees (property tests in ``tests/test_engine.py``)
 -------------------------------------------------------
-- Every input case is either placed once or unplaced once.
-- ``max_open_cases`` and ``max_total_balance`` are never exceeded; ineligible collectors,
-  collectors outside the rule's targets or lacking its skills never receive its cases; with
-  ``avoid_previous_collector`` no case goes back to its previous assignee; with
-  ``keep_debtor_together`` a debtor's cases under one rule go to one collector, the existing
-  holder when it is in the pool, eligible and has room.
-- Balance: with equal weights, empty collectors, enough capacity, and at least ~50 cases per
-  collector with a realistic skewed balance (e.g. lognormal, 500–200,000 yuan), the allocated
-  balance spread (max − min) / mean is at most 1 % and every count is within 1 of the mean.
-  With ``keep_debtor_together`` a debtor's group counts as one unit, so the count bound relaxes
-  to the largest group's size. The balance bound needs the largest case to be small next to a
-  collector's share: one 200,000-yuan case cannot be balanced among 50 cases of 1,000 yuan.
-- Spreads are over the collectors who received cases in the pool, per weight, and over the new
-  allocation only. Quotas and the heap balance the TOTAL load (open + new), so when members
-  start with unequal loads the new allocation is deliberately uneven.
+- Every input case is placed once or unplaced once.
+- ``max_open_cases`` and ``max_total_balance`` are never exceeded.
+- A rule's cases never go to an ineligible collector, to a collector outside the rule's
+  targets, or to one lacking its skills.
+- With ``avoid_previous_collector``, no case goes back to its previous assignee.
+- With ``keep_debtor_together``, a debtor's cases under one rule go to one collector. That is
+  the existing holder when it is in the pool and has room.
+- Balance, for equal weights, empty collectors, enough capacity, at least ~50 cases per
+  collector and a realistic skewed balance (lognormal, 500–200,000 yuan): the allocated
+  balance spread (max − min) / mean is at most 1 %, and every count is within 1 of the mean.
+  - With ``keep_debtor_together``, a debtor's group counts as one unit, so the count bound
+    relaxes to the size of the largest group.
+  - The balance bound needs the largest case to be small next to a collector's share: one
+    200,000-yuan case cannot be balanced against fifty 1,000-yuan cases.
+- Reported spreads are taken per weight, over the members who received cases, on the new
+  allocation only. When members start with unequal loads, the new allocation is uneven by
+  design.
 
-Unplaced reasons and the codes in ``Result`` are listed below with their params; the UI
-translates them.
+The reason codes are listed below, with their params. The UI translates them
+(``recoup.allocation.messages``).
 """
 
 from __future__ import annotations
@@ -80,19 +92,13 @@ import polars as pl
 BALANCED = "balanced"  # by the balancing across the rule's pool
 DEBTOR_HOLDER = "debtor_holder"  # with the collector already holding the debtor's open cases
 
-# Why a case stays unplaced (``Unplaced.reason``); params in brackets.
+# Why a case stays unplaced (``Unplaced.reason``); its params in brackets.
 NO_RULE_MATCHED = "no_rule_matched"  # no rule's filter matches the case
-NO_ELIGIBLE_COLLECTOR = (
-    "no_eligible_collector"  # the rule's targets are none, ineligible or unknown
-)
+NO_ELIGIBLE_COLLECTOR = "no_eligible_collector"  # the rule's targets: none eligible or known
 POOL_LACKS_SKILLS = "pool_lacks_skills"  # no eligible target has every required skill [skills]
-CASE_CAPACITY_FULL = (
-    "case_capacity_full"  # no member has room for `needed` cases [needed, max_room]
-)
+CASE_CAPACITY_FULL = "case_capacity_full"  # no member has room for it [needed, max_room]
 BALANCE_EXCEEDS_CAPACITY = "balance_exceeds_capacity"  # > every member's balance room [max_room]
-ONLY_PREVIOUS_COLLECTOR = (
-    "only_previous_collector"  # only its last-period holders fit [collector_ids]
-)
+ONLY_PREVIOUS_COLLECTOR = "only_previous_collector"  # only its last holders fit [collector_ids]
 
 # Why a rule's target takes no cases under that rule (``Excluded.reason``).
 UNKNOWN_COLLECTOR = "unknown_collector"  # the id is not among the collectors passed in
@@ -582,10 +588,9 @@ class _CollectorState:
 # --- the allocation --------------------------------------------------------------------------
 
 _MAX_TRIES = 32  # heap entries tried per unit before the unit moves on to the next pass
-_KEY_BITS = 40  # fixed-point precision of 1 / share in the heap keys
-_KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm used to keep count keys integers
-_POLISH_TOLERANCE = 0.001  # stop swapping when the balances per share are within 0.1 %
-_POLISH_BUDGET = 50_000  # units scanned by the swap search per rule (plus a fifth of its units)
+_KEY_SCALE_MAX = 1 << 20  # cap on the weights' lcm that keeps the heap keys exact integers
+_POLISH_TOLERANCE = 0.001  # stop swapping when balances per weight are within 0.1 %
+_POLISH_BUDGET = 50_000  # units scanned by the swaps per rule, plus a fifth of the rule's units
 _POLISH_PARTNERS = 4  # partners tried when the heaviest and the lightest cannot swap
 
 
@@ -643,18 +648,18 @@ class _Run:
             total -= sum(self.size(u) for u in forced)
             total_balance -= sum(self.ubal[u] for u in forced)
         # (c) Count quotas. A member's room is also capped by its balance room divided by the
-        # mean case balance, so that its quota can be met with a typical mix of cases.
+        # mean case balance, so that it can meet its quota with a typical mix of cases.
         mean = total_balance / total if total else 0.0
         room = [
-            min(rc, math.floor(rb / mean)) if mean > 0 and rb < _UNLIMITED else rc
+            max(0, min(rc, math.floor(rb / mean))) if mean > 0 and rb < _UNLIMITED else rc
             for rc, rb in zip(pool.room_cases, pool.room_bal, strict=True)
         ]
-        quota, share = _quotas(pool.cases, room, pool.weights, total)
-        # (d) The balancing passes, (e) the swaps.
-        leftover = pool.balance_pass(todo, quota, share)
+        quota = _quotas(pool.cases, room, pool.weights, total)
+        # (d) The balancing and capacity passes, (e) the swaps.
+        leftover = pool.balance_pass(todo, quota)
         if leftover:
             pool.capacity_pass(leftover)
-        pool.polish(share, end - start)
+        pool.polish(end - start)
         return pool.commit()
 
     def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
@@ -680,7 +685,12 @@ class _Run:
 
 
 class _Pool:
-    """One rule's members (positions ``p`` in collector id order) while the rule runs."""
+    """One rule's members (positions ``p`` in collector id order) while the rule runs.
+
+    Heap entries are integers ``key << shift | p``: comparing them is much cheaper than
+    comparing tuples, and ``p`` breaks ties by collector id. A member's key changes only when
+    it receives a unit, so its entry is replaced then and never goes stale.
+    """
 
     def __init__(self, run: _Run, members: list[tuple[int, int]]) -> None:
         st = run.state
@@ -690,14 +700,18 @@ class _Pool:
         self.pos = {g: p for p, g in enumerate(self.gs)}
         self.ids = [st.ids[g] for g in self.gs]
         self.weights = [w for _, w in members]
-        self.cases = [st.cases[g] for g in self.gs]  # open + placed so far, rules included
-        self.placed_balance = [0] * self.n  # placed under this rule
-        self.new_bal = [0] * self.n  # placed under this rule by balancing
+        # Totals: open before the run + placed by earlier rules + placed by this one.
+        self.cases = [st.cases[g] for g in self.gs]
+        self.load = [st.balance[g] for g in self.gs]
         self.room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in self.gs]
-        self.room_bal = [max(0, st.cap_balance[g] - st.balance[g]) for g in self.gs]
-        self.capped = [False] * self.n  # ran out of balance room during the balancing pass
+        # Negative when already over the cap: then not even a zero-balance case fits.
+        self.room_bal = [st.cap_balance[g] - st.balance[g] for g in self.gs]
+        self.capped = [False] * self.n  # ran out of balance room in the balancing pass
         self.mine: list[list[int]] = [[] for _ in range(self.n)]  # units placed by balancing
-        self.shift = max(1, self.n.bit_length())  # heap entries are key << shift | p
+        # load * mult[p] orders members by load per weight (exactly, unless the lcm is huge).
+        scale = min(math.lcm(*self.weights), _KEY_SCALE_MAX)
+        self.mult = [max(1, round(scale / w)) for w in self.weights]
+        self.shift = max(1, self.n.bit_length())
         self.mask = (1 << self.shift) - 1
 
     def place(self, u: int, p: int, code: int) -> None:
@@ -705,29 +719,21 @@ class _Pool:
         self.run.unit_coll[u] = self.gs[p]
         self.run.unit_code[u] = code
         self.cases[p] += s
+        self.load[p] += b
         self.room_cases[p] -= s
         self.room_bal[p] -= b
-        self.placed_balance[p] += b
         if code == 0:
-            self.new_bal[p] += b
             self.mine[p].append(u)
 
-    def balance_pass(self, todo: Sequence[int], quota: list[int], share: list[float]) -> list[int]:
-        """Largest unit first, to the member with the lowest balance per share that has quota,
-        balance room and did not hold it last period. Returns the units left over."""
-        run, ids, gs = self.run, self.ids, self.gs
-        cases, room_cases, room_bal, new_bal = (
-            self.cases,
-            self.room_cases,
-            self.room_bal,
-            self.new_bal,
-        )
+    def balance_pass(self, todo: Sequence[int], quota: list[int]) -> list[int]:
+        """Largest unit first, to the member with the lowest total balance per weight that has
+        quota and balance room and did not hold it last period. Returns the units left over."""
+        run, ids, gs, mult = self.run, self.ids, self.gs, self.mult
+        cases, load, room_cases, room_bal = self.cases, self.load, self.room_cases, self.room_bal
         shift, mask = self.shift, self.mask
-        # Integer keys: new balance × 2**40 / share, with p in the low bits. A member's key only
-        # changes when it receives a unit, so heap entries never go stale.
-        inv = [round((1 << _KEY_BITS) / max(x, 1.0)) for x in share]
         rem = quota[:]
-        heap = [p for p in range(self.n) if rem[p] > 0]  # every new_bal is 0: the key is p
+        heap = [((load[p] * mult[p]) << shift) | p for p in range(self.n) if rem[p] > 0]
+        heapq.heapify(heap)
         waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
         leftover: list[int] = []
         ubal, usize, forbidden, unit_coll = run.ubal, run.usize, run.forbidden, run.unit_coll
@@ -740,7 +746,7 @@ class _Pool:
             # comes back once they are small enough.
             while waiting and -waiting[0][0] >= b:
                 p = heappop(waiting)[1]
-                heappush(heap, ((new_bal[p] * inv[p]) << shift) | p)
+                heappush(heap, ((load[p] * mult[p]) << shift) | p)
             forb = forbidden.get(u) if forbidden else None
             held: list[int] | None = None
             tries = 0
@@ -757,13 +763,13 @@ class _Pool:
                 else:
                     unit_coll[u] = gs[p]
                     cases[p] += s
+                    load[p] += b
                     room_cases[p] -= s
                     room_bal[p] -= b
-                    new_bal[p] += b
                     rem[p] -= s
                     mine[p].append(u)
                     if rem[p] > 0:
-                        heapreplace(heap, ((new_bal[p] * inv[p]) << shift) | p)
+                        heapreplace(heap, ((load[p] * mult[p]) << shift) | p)
                     else:
                         heappop(heap)
                     break
@@ -776,25 +782,16 @@ class _Pool:
             if held is not None:
                 for item in held:
                     heappush(heap, item)
-        for p in range(self.n):
-            self.placed_balance[p] += new_bal[p]  # new_bal was all 0 before this pass
         return leftover
 
     def capacity_pass(self, leftover: list[int]) -> None:
         """Place the units that fit no quota, ignoring quotas: to the member with the fewest
         cases per weight that has room; or record why no member can take them."""
-        run, shift, mask = self.run, self.shift, self.mask
-        cases, room_cases, room_bal, weights = (
-            self.cases,
-            self.room_cases,
-            self.room_bal,
-            self.weights,
-        )
-        lcm = math.lcm(*weights)
-        scale = min(lcm, _KEY_SCALE_MAX)  # beyond the cap the keys round, which is harmless
+        run, shift, mask, mult = self.run, self.shift, self.mask, self.mult
+        cases, room_cases, room_bal = self.cases, self.room_cases, self.room_bal
 
         def key(p: int) -> int:
-            return ((cases[p] * scale // weights[p]) << shift) | p
+            return ((cases[p] * mult[p]) << shift) | p
 
         heap: list[int] = []
         waiting: list[tuple[int, int]] = []
@@ -806,8 +803,9 @@ class _Pool:
             )
 
         rebuild(run.ubal[leftover[0]])
-        # The largest room for a unit of size s, valid until the next placement.
-        room_for_size: dict[int, tuple[int, int]] = {}
+        # The largest case room, and the largest balance room among the members with room for
+        # a unit of size s (None: none has), valid until the next placement.
+        room_for_size: dict[int, tuple[int, int | None]] = {}
         for u in leftover:
             s, b = run.size(u), run.ubal[u]
             while waiting and -waiting[0][0] >= b:
@@ -841,12 +839,12 @@ class _Pool:
             fit = room_for_size.get(s)
             if fit is None:
                 with_room = [p for p in range(self.n) if room_cases[p] >= s]
-                fit = (max(room_cases), max((room_bal[p] for p in with_room), default=-1))
+                fit = (max(room_cases), max((room_bal[p] for p in with_room), default=None))
                 room_for_size[s] = fit
-            if fit[1] < 0:
+            if fit[1] is None:
                 run.unplaced(u, CASE_CAPACITY_FULL, {"needed": s, "max_room": fit[0]})
             elif fit[1] < b:
-                run.unplaced(u, BALANCE_EXCEEDS_CAPACITY, {"max_room": fit[1]})
+                run.unplaced(u, BALANCE_EXCEEDS_CAPACITY, {"max_room": max(0, fit[1])})
             else:
                 fitting = [p for p in range(self.n) if room_cases[p] >= s and room_bal[p] >= b]
                 allowed = [p for p in fitting if not (forb and self.ids[p] in forb)]
@@ -858,37 +856,33 @@ class _Pool:
                     ids = tuple(self.ids[p] for p in fitting)
                     run.unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": ids})
 
-    def polish(self, share: list[float], units: int) -> None:
-        """(e) Swap units while the balances per share are more than 0.1 % apart, scanning at
-        most a fixed number of units plus a fifth of the rule's."""
-        members = [p for p in range(self.n) if self.mine[p] and share[p] > 0 and not self.capped[p]]
-        if len(members) > 1 and _spread(members, self.new_bal, share) > _POLISH_TOLERANCE:
-            _Polish(self, share, members, _POLISH_BUDGET + units // 5).run()
+    def polish(self, units: int) -> None:
+        """(e) Swap units while the balances per weight are more than 0.1 % apart."""
+        members = [p for p in range(self.n) if self.mine[p] and not self.capped[p]]
+        if len(members) > 1 and _spread(members, self.load, self.weights) > _POLISH_TOLERANCE:
+            _Polish(self, members, _POLISH_BUDGET + units // 5).run()
 
     def commit(self) -> list[tuple[int, int]]:
         """Carry the members' load over to the next rules; returns their new (cases, balance)."""
         st = self.run.state
         new = []
         for p, g in enumerate(self.gs):
-            new.append((self.cases[p] - st.cases[g], self.placed_balance[p]))
+            new.append((self.cases[p] - st.cases[g], self.load[p] - st.balance[g]))
             st.cases[g] = self.cases[p]
-            st.balance[g] += self.placed_balance[p]
+            st.balance[g] = self.load[p]
         return new
 
 
-def _quotas(
-    base: list[int], room: list[int], weights: list[int], total: int
-) -> tuple[list[int], list[float]]:
-    """New-case quotas that bring (base + quota) / weight to one level within room, and the
-    exact (fractional) shares they round.
+def _quotas(base: list[int], room: list[int], weights: list[int], total: int) -> list[int]:
+    """New-case quotas that bring (base + quota) / weight to one level within room.
 
-    Exact water-filling over the breakpoints; the rounding remainder goes to the members whose
-    next case keeps them lowest (ties: the lower position, i.e. collector id).
+    Exact water-filling over the breakpoints, then the rounding remainder goes to the members
+    whose next case keeps them lowest (ties: the lower position, i.e. collector id).
     """
     n = len(base)
     total = min(total, sum(room))
     if total <= 0:
-        return [0] * n, [0.0] * n
+        return [0] * n
     events: list[tuple[float, int]] = []
     for b, r, w in zip(base, room, weights, strict=True):
         if r > 0:
@@ -907,10 +901,10 @@ def _quotas(
         slope += dw
         prev = x
     level = prev + (total - filled) / slope if slope else prev
-    share = [
-        min(float(r), max(0.0, w * level - b)) for b, r, w in zip(base, room, weights, strict=True)
+    quota = [
+        min(r, max(0, math.floor(w * level - b)))
+        for b, r, w in zip(base, room, weights, strict=True)
     ]
-    quota = [min(r, math.floor(x)) for x, r in zip(share, room, strict=True)]
     short = total - sum(quota)
     while short > 0:
         order = sorted(
@@ -928,27 +922,26 @@ def _quotas(
         for p in order[:-short]:
             quota[p] -= 1
         short += min(-short, len(order))
-    return quota, share
+    return quota
 
 
-def _spread(members: Sequence[int], amount: list[int], share: Sequence[float]) -> float:
-    """(max − min) / mean of amount per share, as a fraction."""
-    per_share = [amount[p] / share[p] for p in members]
-    mean = sum(per_share) / len(per_share)
-    return (max(per_share) - min(per_share)) / mean if mean > 0 else 0.0
+def _spread(members: Sequence[int], amount: list[int], weights: Sequence[int]) -> float:
+    """(max − min) / mean of amount per weight, as a fraction."""
+    per_weight = [amount[p] / weights[p] for p in members]
+    mean = sum(per_weight) / len(per_weight)
+    return (max(per_weight) - min(per_weight)) / mean if mean > 0 else 0.0
 
 
 class _Polish:
-    """Swaps of same-size units between members to even out their balance per share.
+    """Swaps of same-size units between members to even out their total balance per weight.
 
     Each swap moves d > 0 from a heavier member A to a lighter member B, with d below twice the
-    amount that would level the pair: Σ balance² / share strictly decreases, so no cycles.
+    amount that would level the pair, so Σ load² / weight strictly decreases: no cycles.
     Counts do not change. Units placed with their debtor's holder are never moved.
     """
 
-    def __init__(self, pool: _Pool, share: list[float], members: list[int], budget: int) -> None:
+    def __init__(self, pool: _Pool, members: list[int], budget: int) -> None:
         self.pool = pool
-        self.share = share
         self.active = set(members)
         # p → size → (ascending balances, their units), built when p first takes part
         self.units: dict[int, dict[int, tuple[list[int], list[int]]]] = {}
@@ -973,10 +966,10 @@ class _Polish:
         return by_size
 
     def run(self) -> None:
-        new_bal, share = self.pool.new_bal, self.share
+        load, weights = self.pool.load, self.pool.weights
         while len(self.active) > 1 and self.budget > 0:
-            order = sorted(self.active, key=lambda p: (new_bal[p] / share[p], p))
-            if _spread(order, new_bal, share) <= _POLISH_TOLERANCE:
+            order = sorted(self.active, key=lambda p: (load[p] / weights[p], p))
+            if _spread(order, load, weights) <= _POLISH_TOLERANCE:
                 return
             heavy, light = order[-1], order[0]
             pairs = [(heavy, light)]
@@ -989,9 +982,9 @@ class _Polish:
 
     def _swap(self, a: int, b: int) -> bool:
         """Make the best swap from ``a`` to ``b``; False if none improves."""
-        pool, share = self.pool, self.share
-        new_bal = pool.new_bal
-        level_by = (new_bal[a] * share[b] - new_bal[b] * share[a]) / (share[a] + share[b])
+        pool = self.pool
+        load, w = pool.load, pool.weights
+        level_by = (load[a] * w[b] - load[b] * w[a]) / (w[a] + w[b])  # moving this levels them
         if level_by <= 0:
             return False
         limit = min(2 * level_by, pool.room_bal[b] + 0.5)  # d must be < limit
@@ -1015,9 +1008,9 @@ class _Polish:
                     err = abs(d - level_by)
                     if best is not None and err >= best[0]:
                         continue
-                    if pool.ids[b] in forbidden.get(a_units[i], ()) or pool.ids[a] in forbidden.get(
-                        b_units[k], ()
-                    ):
+                    if pool.ids[b] in forbidden.get(a_units[i], ()):
+                        continue
+                    if pool.ids[a] in forbidden.get(b_units[k], ()):
                         continue
                     best = (err, size, i, k)
         if best is None:
@@ -1034,10 +1027,10 @@ class _Polish:
         b_bals.insert(at, a_bal)
         b_units.insert(at, a_unit)
         d = a_bal - b_bal
-        for p, delta in ((a, -d), (b, d)):
-            new_bal[p] += delta
-            pool.placed_balance[p] += delta
-            pool.room_bal[p] -= delta
+        load[a] -= d
+        load[b] += d
+        pool.room_bal[a] += d
+        pool.room_bal[b] -= d
         unit_coll = pool.run.unit_coll
         unit_coll[a_unit], unit_coll[b_unit] = unit_coll[b_unit], unit_coll[a_unit]
         return True
@@ -1073,7 +1066,7 @@ def _result(
             "rule_id": pl.Series([r.id for r in rules], dtype=pl.Int64).gather(placed["_rule"]),
             "reason": pl.Series(PLACEMENT_REASONS, dtype=pl.String).gather(placed["_code"]),
         }
-    )
+    ).sort("case_id")  # the join that numbered the cases does not keep their order
 
     no_params: Mapping[str, Param] = {}
     unplaced = [

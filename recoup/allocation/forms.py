@@ -160,3 +160,14 @@ class HandoverForm(BootstrapFormMixin, forms.Form):
             for u in people
         ]
         self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
+
+
+class ExtensionForm(BootstrapFormMixin, forms.Form):
+    days = forms.IntegerField(label=_("延期天数"), min_value=1, max_value=90, initial=30)
+    reason = forms.CharField(label=_("延期原因"), max_length=500)
+    plan = forms.CharField(label=_("下一步计划"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class DecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", "1"), ("0", "0")])
+    note = forms.CharField(max_length=500, required=False)

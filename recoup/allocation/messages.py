@@ -13,6 +13,9 @@ REASONS: dict[str, str] = {
     "debtor_holder": gettext_noop("同一债务人的其他案件由该催收员处理"),
     "manual": gettext_noop("手工分配"),
     "recalled": gettext_noop("收回到待分配"),
+    "handover": gettext_noop("交接"),
+    "returned": gettext_noop("退回委托方"),
+    "extension_pending": gettext_noop("有待审批的延期申请"),
     # unplaced
     "no_rule_matched": gettext_noop("没有匹配的规则"),
     "no_eligible_collector": gettext_noop("规则的分配对象中没有可接案的催收员"),
@@ -42,7 +45,7 @@ def reason_label(code: str, params: dict[str, Any] | None = None) -> str:
     values = {}
     for key, value in (params or {}).items():
         if isinstance(value, list | tuple):
-            value = "、".join(str(v) for v in value)
+            value = _("、").join(str(v) for v in value)
         if key == "reason" and isinstance(value, str):
             value = reason_label(value)
         values[key] = value

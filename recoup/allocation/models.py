@@ -134,6 +134,7 @@ class AllocationRun(TimeStampedModel):
         MANUAL = "manual", _("手工分案")  # chosen cases to a chosen collector or team
         RECALL = "recall", _("收回")  # cases taken back into the pool
         HANDOVER = "handover", _("交接")  # a departing collector's cases re-assigned
+        RETURN = "return", _("退案")  # cases returned to the client at the end of the period
 
     class Status(models.TextChoices):
         PREVIEW = "preview", _("预览")  # computed, nothing changed yet
@@ -231,3 +232,48 @@ class AllocationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.case_id} → {self.collector_id}"
+
+
+class PeriodExtension(TimeStampedModel):
+    """A request to keep a case beyond its period (留案/延期): reason, next-step plan, days;
+    effective only once a supervisor approves it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审批")  # waiting for a supervisor
+        APPROVED = "approved", _("已批准")  # the period was extended
+        REJECTED = "rejected", _("已驳回")  # refused; the case is returned at period end
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="extensions")
+    days = models.PositiveIntegerField(_("延期天数"))
+    reason = models.CharField(_("延期原因"), max_length=500)
+    plan = models.TextField(_("下一步计划"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=500, blank=True)
+    period_before = models.DateField(null=True, blank=True)
+    period_after = models.DateField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(status="pending"),
+                name="one_pending_extension_per_case",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(days__gte=1) & models.Q(days__lte=90), name="extension_days"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"extension {self.pk} of case {self.case_id}"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role, Team, User
 from recoup.accounts.roles import ALLOCATE
-from recoup.allocation.models import AllocationLine, AllocationRun, RuleSet
+from recoup.allocation.models import AllocationLine, AllocationRun, PeriodExtension, RuleSet
 from recoup.allocation.services import COLLECTOR_ROLES, can_allocate, ineligible_reason
 from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
@@ -220,3 +220,21 @@ def people_for_handover(user: User) -> list[User]:
     return list(
         User.objects.filter(pk__in=ids).select_related("team").order_by("team__name", "username")
     )
+
+
+def case_for_extension(user: User, case_id: int) -> Case:
+    """A case the user may ask to extend: the collector holding it, or an allocator."""
+    from recoup.accounts.roles import WORK
+
+    case = (cases_user_can(user, WORK) | cases_user_can(user, ALLOCATE)).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("找不到该案件。"))
+    return case
+
+
+def extension_get_for_user(user: User, extension_id: int) -> PeriodExtension:
+    scope = cases_user_can(user, ALLOCATE).values("pk")
+    found = PeriodExtension.objects.filter(pk=extension_id, case__in=scope).first()
+    if found is None:
+        raise NotFound(_("找不到该申请。"))
+    return found

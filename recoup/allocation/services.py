@@ -27,6 +27,7 @@ from recoup.accounts.models import Role, Team, User
 from recoup.accounts.roles import ALLOCATE
 from recoup.accounts.services import person_depart
 from recoup.allocation import engine
+from recoup.allocation.messages import reason_label
 from recoup.allocation.models import (
     AllocationLine,
     AllocationRun,
@@ -659,7 +660,7 @@ def _create_run(
     summary = _summary(lines, collectors)
     summary["excluded"] = excluded or []
     placed = lines.filter(
-        pl.col("collector_id").is_not_null() | (pl.col("reason") == "recalled")
+        pl.col("collector_id").is_not_null() | pl.col("reason").is_in(["recalled", "returned"])
     ).height
     with transaction.atomic():
         run = AllocationRun.objects.create(
@@ -1035,8 +1036,9 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
             expected = (
                 AllocationLine.objects.filter(run=locked).exclude(collector__isnull=True).count()
             )
-            if locked.kind == AllocationRun.Kind.RECALL:
-                expected = AllocationLine.objects.filter(run=locked, reason="recalled").count()
+            if locked.kind in (AllocationRun.Kind.RECALL, AllocationRun.Kind.RETURN):
+                reason = "recalled" if locked.kind == AllocationRun.Kind.RECALL else "returned"
+                expected = AllocationLine.objects.filter(run=locked, reason=reason).count()
             moved = _apply(locked, at)
             if moved != expected:
                 raise StaleRun(
@@ -1092,6 +1094,18 @@ def _handover_finish(run: AllocationRun, actor: User) -> None:
 
 def _apply(run: AllocationRun, at: datetime) -> int:
     ts = connection.ops.adapt_datetimefield_value(at)
+    if run.kind == AllocationRun.Kind.RETURN:
+        # 退案: out of every collector's view, history kept, closed as returned.
+        return _exec(
+            "UPDATE cases_case SET previous_assignee_id = COALESCE(cases_case.assignee_id, "
+            "cases_case.previous_assignee_id), assignee_id = NULL, team_id = NULL, "
+            "status = 'returned', status_changed_at = %s, closed_at = %s, "
+            "allocation_seq = cases_case.allocation_seq + 1, updated_at = %s "
+            "FROM allocation_allocationline l WHERE l.run_id = %s AND l.reason = 'returned' "
+            "AND cases_case.id = l.case_id AND cases_case.allocation_seq = l.seq_at_preview "
+            f"AND cases_case.status IN ({', '.join(repr(s) for s in OPEN_STATUSES)})",
+            [ts, ts, ts, run.pk],
+        )
     if run.kind == AllocationRun.Kind.RECALL:
         return _exec(
             "UPDATE cases_case SET previous_assignee_id = cases_case.assignee_id, "
@@ -1160,7 +1174,7 @@ def cases_allocate(
     """Manual allocation in one step (preview + commit), e.g. from the case list."""
     run = run_preview_manual(actor=actor, case_ids=case_ids, collector=collector, team=team)
     if run.placed_count == 0:
-        reasons = ", ".join(sorted(run.result.get("unplaced", {})))
+        reasons = _("、").join(reason_label(r) for r in sorted(run.result.get("unplaced", {})))
         raise RecoupError(_("没有可分配的案件（%(reasons)s）。") % {"reasons": reasons})
     return run_commit(run=run, actor=actor)
 

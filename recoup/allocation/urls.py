@@ -15,5 +15,13 @@ urlpatterns = [
     path("runs/<int:run_id>/report.xlsx", views.run_report, name="run-report"),
     path("manual/", views.manual, name="manual"),
     path("handover/", views.handover, name="handover"),
+    path("period/", views.period, name="period"),
+    path("period/cases/<int:case_id>/extend/", views.extension_request, name="extension-request"),
+    path(
+        "period/extensions/<int:extension_id>/decide/",
+        views.extension_decide,
+        name="extension-decide",
+    ),
+    path("runs/<int:run_id>/returned.xlsx", views.return_report, name="return-report"),
     path("breaches/", views.breaches, name="breaches"),
 ]

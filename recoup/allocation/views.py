@@ -14,9 +14,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from recoup.accounts.models import Role, User
+from recoup.allocation import period as period_services
 from recoup.allocation import selectors, services
 from recoup.allocation.forms import (
     RULE_FORMS,
+    DecisionForm,
+    ExtensionForm,
     HandoverForm,
     ManualForm,
     RuleForm,
@@ -427,4 +430,99 @@ def run_report(request: HttpRequest, run_id: int) -> HttpResponse:
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     response["Content-Disposition"] = f'attachment; filename="allocation-run-{run.pk}.xlsx"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def period(request: HttpRequest) -> HttpResponse:
+    """Cases whose period ends within a week: return them, or decide extension requests."""
+    if (denied := _allocator(request)) is not None:
+        return denied
+    user = _user(request)
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("case") if i.isdigit()]
+        try:
+            run = period_services.cases_return(
+                actor=user, case_ids=ids, note=request.POST.get("note", "")
+            )
+        except (RecoupError, PermissionDenied) as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已退案 %(n)s 个案件。") % {"n": run.placed_count})
+            return redirect("allocation:run-detail", run_id=run.pk)
+    return render(
+        request,
+        "allocation/period.html",
+        {
+            "cases": period_services.period_ending(user)[:500],
+            "extensions": period_services.extensions_pending(user),
+            "window": period_services.REVIEW_WINDOW_DAYS,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def extension_request(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        case = selectors.case_for_extension(user, case_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = ExtensionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            period_services.extension_request(
+                case=case, actor=user, days=d["days"], reason=d["reason"], plan=d["plan"]
+            )
+        except (RecoupError, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("延期申请已提交，等待主管审批。"))
+            return redirect("cases:case-detail", case_id=case.pk)
+    return render(request, "allocation/extension_form.html", {"form": form, "case": case})
+
+
+@require_POST
+@login_required
+def extension_decide(request: HttpRequest, extension_id: int) -> HttpResponse:
+    if (denied := _allocator(request)) is not None:
+        return denied
+    user = _user(request)
+    form = DecisionForm(request.POST)
+    try:
+        extension = selectors.extension_get_for_user(user, extension_id)
+        if not form.is_valid():
+            raise RecoupError(_("请选择批准或驳回。"))
+        period_services.extension_decide(
+            extension=extension,
+            actor=user,
+            approve=form.cleaned_data["approve"],
+            note=form.cleaned_data["note"],
+        )
+        messages.success(request, _("已处理延期申请。"))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except (RecoupError, PermissionDenied) as exc:
+        messages.error(request, exc.message)
+    return redirect("allocation:period")
+
+
+@require_GET
+@login_required
+def return_report(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The returned cases in the client's layout (XLSX), to send with the return."""
+    if (denied := _allocator(request)) is not None:
+        return denied
+    try:
+        run = selectors.run_get_for_user(_user(request), run_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(
+        period_services.return_workbook(run),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="returned-cases-{run.pk}.xlsx"'
     return response

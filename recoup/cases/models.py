@@ -169,6 +169,9 @@ class Case(TimeStampedModel):
     first_round_due_at = models.DateTimeField(_("首轮完成期限"), null=True, blank=True)
     first_action_at = models.DateTimeField(_("首催时间"), null=True, blank=True)
     sla_estimated = models.BooleanField(default=False, db_default=False)
+    # The case period (委案周期): at its end the case is returned to the client (退案) or
+    # extended with an approved reason and plan (留案/延期).
+    period_ends_on = models.DateField(_("委案到期日"), null=True, blank=True)
     # Bumped by every allocation change: a run committed on a stale preview is refused.
     allocation_seq = models.PositiveIntegerField(default=0, db_default=0)
     # Extra columns of the bank's file kept as custom fields, sealed (they may hold anything).

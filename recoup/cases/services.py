@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from recoup.core.clock import now
 from recoup.core.exceptions import InvalidTransition, PermissionDenied, RecoupError
 from recoup.core.identity import IdentifierError, normalise_id_number, normalise_name
 from recoup.core.money import to_money
+from recoup.workdays.calendar import local_date
 
 if TYPE_CHECKING:
     from recoup.accounts.models import Organisation, OrgUnit, User
@@ -218,6 +219,8 @@ def case_build(
         region=data.region,
         placed_at=placed_at or now(),
     )
+    # The case period (委案周期) runs from the placement day (China time).
+    case.period_ends_on = local_date(case.placed_at) + timedelta(days=contract.case_period_days)
     case.account_bidx = pii.account_bidx(data.account_number)
     case.account_sealed = crypto.seal(data.account_number.strip().encode(), aad=case.account_aad())
     case.account_key_id = crypto.keyring().active_id

@@ -7,13 +7,14 @@ functions); the few differences (JSON construction) are chosen by vendor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
 
 from recoup.core.db import analyze_tables
 from recoup.intake.models import ImportJob
-from recoup.workdays.calendar import deadline
+from recoup.workdays.calendar import deadline, local_date
 
 S = "intake_stagedcase"
 C = "intake_stagedcontact"
@@ -131,11 +132,11 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         "client_case_number, product, account_sealed, account_key_id, account_bidx, currency, "
         "principal, interest, fees, total_owed, entrusted_amount, overdue_days, stage, "
         "branch_id, region, status, status_changed_at, placed_at, custom_sealed, "
-        "allocation_due_at, sla_estimated, created_at, updated_at) "
+        "allocation_due_at, sla_estimated, period_ends_on, created_at, updated_at) "
         "SELECT %s, %s, %s, %s, d.id, s.client_case_number, s.product, s.account_sealed, "
         "s.key_id, s.account_bidx, 'CNY', s.principal, s.interest, s.fees, s.total_owed, "
         "s.total_owed, s.overdue_days, s.stage, %s, s.region, 'pending', %s, %s, "
-        "s.custom_sealed, %s, %s, %s, %s "
+        "s.custom_sealed, %s, %s, %s, %s, %s "
         f"FROM {S} s JOIN cases_debtor d ON d.organisation_id = %s "
         "AND d.id_number_bidx = s.id_number_bidx "
         f"WHERE s.job_id = %s AND s.state IN {LOADABLE}",
@@ -149,6 +150,7 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
             ts,
             connection.ops.adapt_datetimefield_value(allocation_due.due),
             allocation_due.estimated,
+            local_date(at) + timedelta(days=job.contract.case_period_days),
             ts,
             ts,
             org,
