@@ -655,8 +655,13 @@ class _Run:
             for rc, rb in zip(pool.room_cases, pool.room_bal, strict=True)
         ]
         quota = _quotas(pool.cases, room, pool.weights, total)
+        # Balance targets, water-filled the same way over the total open balance of the members
+        # that have a quota.
+        balance_room = [max(0, rb) if q else 0 for q, rb in zip(quota, pool.room_bal, strict=True)]
+        fill = _quotas(pool.load, balance_room, pool.weights, total_balance)
+        target = [load + f for load, f in zip(pool.load, fill, strict=True)]
         # (d) The balancing and capacity passes, (e) the swaps.
-        leftover = pool.balance_pass(todo, quota)
+        leftover = pool.balance_pass(todo, quota, target)
         if leftover:
             pool.capacity_pass(leftover)
         pool.polish(end - start)
@@ -725,14 +730,19 @@ class _Pool:
         if code == 0:
             self.mine[p].append(u)
 
-    def balance_pass(self, todo: Sequence[int], quota: list[int]) -> list[int]:
-        """Largest unit first, to the member with the lowest total balance per weight that has
-        quota and balance room and did not hold it last period. Returns the units left over."""
-        run, ids, gs, mult = self.run, self.ids, self.gs, self.mult
+    def balance_pass(self, todo: Sequence[int], quota: list[int], target: list[int]) -> list[int]:
+        """Largest unit first, to the member that needs the most balance per remaining quota
+        slot to reach its target, among those with quota and balance room that did not hold
+        the unit last period. Returns the units left over."""
+        run, ids, gs = self.run, self.ids, self.gs
         cases, load, room_cases, room_bal = self.cases, self.load, self.room_cases, self.room_bal
         shift, mask = self.shift, self.mask
         rem = quota[:]
-        heap = [((load[p] * mult[p]) << shift) | p for p in range(self.n) if rem[p] > 0]
+        # key = -(target - load) // remaining slots: the neediest member comes first. Python's
+        # ints are two's complement, so key << shift | p orders right for negative keys too.
+        heap = [
+            ((-(target[p] - load[p]) // rem[p]) << shift) | p for p in range(self.n) if rem[p] > 0
+        ]
         heapq.heapify(heap)
         waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
         leftover: list[int] = []
@@ -746,7 +756,7 @@ class _Pool:
             # comes back once they are small enough.
             while waiting and -waiting[0][0] >= b:
                 p = heappop(waiting)[1]
-                heappush(heap, ((load[p] * mult[p]) << shift) | p)
+                heappush(heap, ((-(target[p] - load[p]) // rem[p]) << shift) | p)
             forb = forbidden.get(u) if forbidden else None
             held: list[int] | None = None
             tries = 0
@@ -762,14 +772,12 @@ class _Pool:
                     held.append(heappop(heap))
                 else:
                     unit_coll[u] = gs[p]
-                    cases[p] += s
                     load[p] += b
-                    room_cases[p] -= s
                     room_bal[p] -= b
                     rem[p] -= s
                     mine[p].append(u)
                     if rem[p] > 0:
-                        heapreplace(heap, ((load[p] * mult[p]) << shift) | p)
+                        heapreplace(heap, ((-(target[p] - load[p]) // rem[p]) << shift) | p)
                     else:
                         heappop(heap)
                     break
@@ -782,6 +790,9 @@ class _Pool:
             if held is not None:
                 for item in held:
                     heappush(heap, item)
+        for p in range(self.n):
+            cases[p] += quota[p] - rem[p]
+            room_cases[p] -= quota[p] - rem[p]
         return leftover
 
     def capacity_pass(self, leftover: list[int]) -> None:
