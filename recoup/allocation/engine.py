@@ -1069,7 +1069,9 @@ def _result(
         _g=pl.Series(run.unit_coll, dtype=pl.Int64).gather(matched["_unit"]),
         _code=pl.Series(run.unit_code, dtype=pl.Int64).gather(matched["_unit"]),
     )
-    placed = matched.filter(pl.col("_g") >= 0)
+    # Sorting integers only, and mapping to ids and reason strings afterwards, is much faster
+    # than sorting the finished frame.
+    placed = matched.filter(pl.col("_g") >= 0).select("id", "_g", "_rule", "_code").sort("id")
     placements = pl.DataFrame(
         {
             "case_id": placed["id"],
@@ -1077,7 +1079,7 @@ def _result(
             "rule_id": pl.Series([r.id for r in rules], dtype=pl.Int64).gather(placed["_rule"]),
             "reason": pl.Series(PLACEMENT_REASONS, dtype=pl.String).gather(placed["_code"]),
         }
-    ).sort("case_id")  # the join that numbered the cases does not keep their order
+    )
 
     no_params: Mapping[str, Param] = {}
     unplaced = [

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from recoup.accounts.roles import UNMASK, VIEW
 from recoup.audit.selectors import audit_events_for_case
 from recoup.cases import pii
-from recoup.cases.history import action_label
+from recoup.cases.history import HistoryItem, action_label, extra_history
 from recoup.cases.models import Case, ContactPoint, Debtor, Hold
 from recoup.cases.permissions import cases_user_can, user_can
 from recoup.core.clock import now
@@ -173,7 +173,7 @@ class CaseDetail:
     contacts: list[ContactRow]
     holds: list[Hold]
     active_hold: bool
-    history: list[AuditEvent]
+    history: list[AuditEvent | HistoryItem]
     can_unmask: bool
     can_hold: bool
     other_cases: list[Case] = field(default_factory=list)
@@ -240,8 +240,15 @@ def case_detail_for_user(user: User, case: Case) -> CaseDetail:
         contacts=contacts,
         holds=holds,
         active_hold=active,
-        history=_labelled(
-            audit_events_for_case(organisation_id=case.organisation_id, case_id=case.pk)
+        history=sorted(
+            [
+                *_labelled(
+                    audit_events_for_case(organisation_id=case.organisation_id, case_id=case.pk)
+                ),
+                *extra_history(case),
+            ],
+            key=lambda ev: ev.occurred_at,
+            reverse=True,
         ),
         can_unmask=user_can(user, UNMASK, case),
         can_hold=user_can(user, "hold", case),

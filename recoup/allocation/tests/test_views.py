@@ -158,3 +158,14 @@ def test_another_agencys_run_is_not_found(world, client, login):
     login(world.ola)
     assert client.get(f"/allocation/runs/{run.pk}/").status_code == 404
     assert client.post(f"/allocation/runs/{run.pk}/commit/").status_code == 404
+
+
+def test_the_case_page_history_shows_who_got_the_case_by_which_run(world, client, login):
+    (cid,) = pending_cases(world, 1)
+    run = services.cases_allocate(actor=world.sue, case_ids=[cid], collector=world.ben)
+    services.cases_recall(actor=world.sue, case_ids=[cid], reason="换人")
+    login(world.sue)
+    history = client.get(f"/cases/{cid}/").content.decode()
+    assert f"手工分案 #{run.pk}：— → Ben" in history
+    assert "收回 #" in history
+    assert "Ben → 待分配" in history
