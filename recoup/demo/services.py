@@ -15,6 +15,7 @@ from django.db import transaction
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User
 from recoup.accounts.services import roles_ensure
+from recoup.allocation.services import RuleInput, TargetInput, rule_set_save
 from recoup.audit.services import audit_record
 from recoup.cases.models import Case, ContactPoint, Debtor, Hold
 from recoup.cases.services import (
@@ -28,6 +29,7 @@ from recoup.clients.models import Batch, Client, ClientUser, Contract
 from recoup.core.clock import now
 from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
+from recoup.workdays.calendar import Deadline, deadline
 
 DEMO_ORG_CODE = "demo"
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (synthetic demo agency only; printed at start)
@@ -297,6 +299,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
     ]
     status_pop = [s for s, w in statuses for _ in range(w)]
     built: list[Case] = []
+    allocation_due: dict[int, Deadline] = {}
     for i in range(cases):
         # The first debtors get a second case, some at the other client: the cross-client link.
         debtor_idx = i if i < n_people else rng.randrange(0, n_people)
@@ -344,6 +347,10 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
         )
         status = rng.choice(status_pop)
         case.status = status
+        if batch.pk not in allocation_due:
+            allocation_due[batch.pk] = deadline(start=batch.imported_at or now(), working_days=1)
+        case.allocation_due_at = allocation_due[batch.pk].due
+        case.sla_estimated = allocation_due[batch.pk].estimated
         if status != Case.Status.PENDING_ALLOCATION:
             team_code = rng.choice([c for c in teams if c.startswith(branch_code)])
             case.team = teams[team_code]
@@ -374,6 +381,20 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
         batch.case_count = len(agg)
         batch.total_entrusted = sum((c.entrusted_amount for c in agg), Decimal(0))
         batch.save(update_fields=["case_count", "total_entrusted"])
+    # Allocation: a default rule set per contract (every team, balanced), so the waiting
+    # cases can be previewed and allocated at /allocation/ right away.
+    for contract in contracts.values():
+        rule_set_save(
+            contract=contract,
+            name="默认规则",
+            rules=[
+                RuleInput(
+                    name="全部案件 → 各组均衡",
+                    targets=[TargetInput(team_id=t.pk) for t in teams.values()],
+                )
+            ],
+            actor=users["hq"],
+        )
     transaction.on_commit(refresh_planner_statistics)
     audit_record(
         action="demo.data.seeded",
