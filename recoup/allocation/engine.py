@@ -36,20 +36,22 @@ Algorithm
    c. Count quotas are water-filled in proportion to the weights over each member's total open
       cases, within its room: its case room, and its balance room divided by the rule's mean
       case balance. So the less loaded receive more new cases.
-   d. Balancing pass: the remaining units, largest balance first, go each to the member with
-      the lowest total open balance per weight that still has quota and balance room and did
-      not hold the case last period (a heap). Capacity pass: the units that fit no quota go to
-      the member with the fewest cases per weight that has room. A unit that fits nowhere
-      stays unplaced, with a reason.
+   d. Balancing pass. Each member gets a balance target, water-filled like the quotas over
+      its total open balance. The remaining units, largest balance first, go each to the
+      member that needs the most balance per remaining quota slot to reach its target (a
+      heap). That member must have quota and balance room and must not have held the case last
+      period. So every member receives a mix of large and small cases that fits its quota.
+      Capacity pass: the units that fit no quota go to the member with the fewest cases per
+      weight that has room. A unit that fits nowhere stays unplaced, with a reason.
    e. Swaps: while the members' balances per weight are more than 0.1 % apart, a unit of the
       heaviest member is swapped with a smaller unit of the same size of the lightest member.
       Counts do not change. The effort per rule is bounded.
    When the pool cannot take every case, the largest balances are placed first.
 
-Both the count and the balance are balanced on the TOTAL load (open before the run + placed by
-earlier rules + this rule), so the less loaded receive more. When members start with loads
-whose counts and balances disagree (many small cases against a few large ones), the counts win
-and the balance is evened out as far as the quotas allow.
+Both the count and the balance are balanced on the TOTAL load: open before the run, plus placed
+by earlier rules, plus placed by this rule. So the less loaded receive more. Members may start
+with counts and balances that disagree (many small cases against a few large ones). Then the
+counts win, and the balance is evened out as far as the quotas allow.
 
 Guarantees (property tests in ``tests/test_engine.py``)
 -------------------------------------------------------
@@ -59,7 +61,8 @@ Guarantees (property tests in ``tests/test_engine.py``)
   targets, or to one lacking its skills.
 - With ``avoid_previous_collector``, no case goes back to its previous assignee.
 - With ``keep_debtor_together``, a debtor's cases under one rule go to one collector. That is
-  the existing holder when it is in the pool and has room.
+  the existing holder when it is in the pool and has room (and, with
+  ``avoid_previous_collector``, did not hold one of the cases last period).
 - Balance, for equal weights, empty collectors, enough capacity, at least ~50 cases per
   collector and a realistic skewed balance (lognormal, 500–200,000 yuan): the allocated
   balance spread (max − min) / mean is at most 1 %, and every count is within 1 of the mean.
@@ -80,7 +83,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -117,7 +120,6 @@ UNPLACED_REASONS: tuple[str, ...] = (
 EXCLUSION_REASONS: tuple[str, ...] = (UNKNOWN_COLLECTOR, INELIGIBLE, MISSING_SKILLS)
 
 type Param = int | str | tuple[int, ...] | tuple[str, ...]
-type _Place = Callable[[int, int, int], None]  # place(unit, member position, reason index)
 
 # --- inputs ----------------------------------------------------------------------------------
 
@@ -357,19 +359,22 @@ def allocate_frame(
     """
     _check_rules(rules)
     frame = _prepare_cases(cases, rules, options)
-    pool = _CollectorState(collectors)
+    state = _CollectorState(collectors)
     keep = options.keep_debtor_together
 
     frame = frame.with_columns(_rule=_rule_index_expr(rules))
-    matched, units = _units(frame.filter(pl.col("_rule").is_not_null()), keep)
+    matched = frame.filter(pl.col("_rule").is_not_null())
+    case_units, units = _units(matched, keep)
     n_units = units.height
     rule_units = dict(units.group_by("_rule").len().iter_rows())
     run = _Run(
-        state=pool,
+        state=state,
         ubal=units["_bal"].to_list(),
         usize=units["_size"].to_list() if keep else None,
         udebtor=units["debtor_id"].to_list() if keep else None,
-        forbidden=_forbidden_units(matched, keep) if options.avoid_previous_collector else {},
+        forbidden=(
+            _forbidden_units(matched, case_units) if options.avoid_previous_collector else {}
+        ),
         unit_coll=[-1] * n_units,
         unit_code=[0] * n_units,
         unit_params={},
@@ -378,7 +383,7 @@ def allocate_frame(
     maybe_held: list[int] = []
     shared_later: list[int] = []
     if keep:
-        index = pool.index
+        index = state.index
         holders = {d: index[c] for d, c in (debtor_holders or {}).items() if c in index}
         maybe_held, shared_later = _debtor_flags(units, holders)
 
@@ -389,7 +394,7 @@ def allocate_frame(
         end = start + rule_units.get(r, 0)
         held_end = bisect.bisect_left(maybe_held, end, lo=held_pos)
         later_end = bisect.bisect_left(shared_later, end, lo=later_pos)
-        members, excluded = pool.members(rule)
+        members, excluded = state.members(rule)
         loads = run.rule(
             rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders
         )
@@ -402,11 +407,11 @@ def allocate_frame(
                 g, debtor = run.unit_coll[u], run.udebtor[u]
                 if g >= 0:
                     current = holders.get(debtor)
-                    if current is None or pool.ineligible[current]:
+                    if current is None or state.ineligible[current]:
                         holders[debtor] = g
         start, held_pos, later_pos = end, held_end, later_end
 
-    return _result(frame, matched, run, rules, outcomes)
+    return _result(frame, case_units, units, run, rules, outcomes)
 
 
 # --- input checks and rule matching ----------------------------------------------------------
@@ -479,15 +484,20 @@ _BALANCE_BITS = 44  # 1.7e13 cents; larger balances tie, and the case id still o
 
 def _units(matched: pl.DataFrame, keep: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Number the units (one debtor's cases under one rule, or single cases) by rule, then by
-    decreasing balance, then by smallest case id; returns the cases with their ``_unit`` and
-    the units (``_unit``, ``_rule``, ``_bal``, and with ``keep`` ``_size`` and ``debtor_id``)."""
+    decreasing balance, then by smallest case id.
+
+    Returns the cases (``id``, ``_unit``) and the units in order (``_unit``, ``_rule``,
+    ``_bal``, and with ``keep`` ``_size`` and ``debtor_id``).
+    """
     rule = pl.col("_rule").cast(pl.Int64)
     if not keep:
         order = rule * (1 << _BALANCE_BITS) - pl.col("balance").clip(
             upper_bound=(1 << _BALANCE_BITS) - 1
         )
-        matched = matched.sort([order, pl.col("id")]).with_row_index("_unit")
-        return matched, matched.select("_unit", "_rule", pl.col("balance").alias("_bal"))
+        units = matched.sort([order, pl.col("id")]).with_row_index("_unit")
+        return units.select("id", "_unit"), units.select(
+            "_unit", "_rule", pl.col("balance").alias("_bal")
+        )
     debtor = pl.col("debtor_id")
     out_of_range = (debtor < 0) | (debtor >= 1 << _DEBTOR_BITS)
     if matched.select(out_of_range.any()).item():
@@ -501,6 +511,7 @@ def _units(matched: pl.DataFrame, keep: bool) -> tuple[pl.DataFrame, pl.DataFram
             pl.col("balance").sum().alias("_bal"),
             pl.len().alias("_size"),
             pl.col("id").min().alias("_first"),
+            pl.col("id").alias("_ids"),  # exploded below: cheaper than joining the cases back
         )
         .sort(
             [
@@ -511,21 +522,21 @@ def _units(matched: pl.DataFrame, keep: bool) -> tuple[pl.DataFrame, pl.DataFram
         )
         .with_row_index("_unit")
     )
-    matched = matched.join(units.select("_key", "_unit"), on="_key", how="left")
-    return matched, units
+    case_units = units.select(pl.col("_ids").alias("id"), "_unit").explode("id")
+    return case_units, units.drop("_ids")
 
 
-def _forbidden_units(matched: pl.DataFrame, keep: bool) -> dict[int, tuple[int, ...]]:
+def _forbidden_units(matched: pl.DataFrame, case_units: pl.DataFrame) -> dict[int, tuple[int, ...]]:
     """unit → the collector ids that held one of its cases last period."""
-    prev = matched.filter(pl.col("previous_assignee_id").is_not_null())
-    if not keep:
-        units = prev["_unit"].to_list()
-        return {
-            u: (cid,) for u, cid in zip(units, prev["previous_assignee_id"].to_list(), strict=True)
-        }
-    grouped = prev.group_by("_unit").agg(pl.col("previous_assignee_id").unique().sort())
-    units = grouped["_unit"].to_list()
-    return dict(zip(units, map(tuple, grouped["previous_assignee_id"].to_list()), strict=True))
+    prev = (
+        matched.filter(pl.col("previous_assignee_id").is_not_null())
+        .select("id", "previous_assignee_id")
+        .join(case_units, on="id")
+        .group_by("_unit")
+        .agg(pl.col("previous_assignee_id").unique().sort())
+    )
+    lists = map(tuple, prev["previous_assignee_id"].to_list())
+    return dict(zip(prev["_unit"].to_list(), lists, strict=True))
 
 
 def _debtor_flags(units: pl.DataFrame, holders: Mapping[int, int]) -> tuple[list[int], list[int]]:
@@ -660,11 +671,12 @@ class _Run:
         balance_room = [max(0, rb) if q else 0 for q, rb in zip(quota, pool.room_bal, strict=True)]
         fill = _quotas(pool.load, balance_room, pool.weights, total_balance)
         target = [load + f for load, f in zip(pool.load, fill, strict=True)]
-        # (d) The balancing and capacity passes, (e) the swaps.
+        # (d) The balancing and capacity passes, (e) the swaps among the members that were
+        # below the balance level: the others cannot be levelled by swapping.
         leftover = pool.balance_pass(todo, quota, target)
         if leftover:
             pool.capacity_pass(leftover)
-        pool.polish(end - start)
+        pool.polish(target, [p for p in range(pool.n) if fill[p] > 0], end - start)
         return pool.commit()
 
     def _rule_unplaceable(self, rule: Rule, excluded: list[Excluded], start: int, end: int) -> None:
@@ -713,7 +725,7 @@ class _Pool:
         self.room_bal = [st.cap_balance[g] - st.balance[g] for g in self.gs]
         self.capped = [False] * self.n  # ran out of balance room in the balancing pass
         self.mine: list[list[int]] = [[] for _ in range(self.n)]  # units placed by balancing
-        # load * mult[p] orders members by load per weight (exactly, unless the lcm is huge).
+        # cases * mult[p] orders members by cases per weight (exactly, unless the lcm is huge).
         scale = min(math.lcm(*self.weights), _KEY_SCALE_MAX)
         self.mult = [max(1, round(scale / w)) for w in self.weights]
         self.shift = max(1, self.n.bit_length())
@@ -738,10 +750,10 @@ class _Pool:
         cases, load, room_cases, room_bal = self.cases, self.load, self.room_cases, self.room_bal
         shift, mask = self.shift, self.mask
         rem = quota[:]
-        # key = -(target - load) // remaining slots: the neediest member comes first. Python's
+        # key = (load - target) // remaining slots: the neediest member comes first. Python's
         # ints are two's complement, so key << shift | p orders right for negative keys too.
         heap = [
-            ((-(target[p] - load[p]) // rem[p]) << shift) | p for p in range(self.n) if rem[p] > 0
+            (((load[p] - target[p]) // rem[p]) << shift) | p for p in range(self.n) if rem[p] > 0
         ]
         heapq.heapify(heap)
         waiting: list[tuple[int, int]] = []  # (-balance room, p): too full for the current unit
@@ -756,7 +768,7 @@ class _Pool:
             # comes back once they are small enough.
             while waiting and -waiting[0][0] >= b:
                 p = heappop(waiting)[1]
-                heappush(heap, ((-(target[p] - load[p]) // rem[p]) << shift) | p)
+                heappush(heap, (((load[p] - target[p]) // rem[p]) << shift) | p)
             forb = forbidden.get(u) if forbidden else None
             held: list[int] | None = None
             tries = 0
@@ -772,12 +784,12 @@ class _Pool:
                     held.append(heappop(heap))
                 else:
                     unit_coll[u] = gs[p]
-                    load[p] += b
                     room_bal[p] -= b
-                    rem[p] -= s
                     mine[p].append(u)
-                    if rem[p] > 0:
-                        heapreplace(heap, ((-(target[p] - load[p]) // rem[p]) << shift) | p)
+                    total = load[p] = load[p] + b
+                    left = rem[p] = rem[p] - s
+                    if left > 0:
+                        heapreplace(heap, (((total - target[p]) // left) << shift) | p)
                     else:
                         heappop(heap)
                     break
@@ -867,11 +879,14 @@ class _Pool:
                     ids = tuple(self.ids[p] for p in fitting)
                     run.unplaced(u, ONLY_PREVIOUS_COLLECTOR, {"collector_ids": ids})
 
-    def polish(self, units: int) -> None:
-        """(e) Swap units while the balances per weight are more than 0.1 % apart."""
-        members = [p for p in range(self.n) if self.mine[p] and not self.capped[p]]
-        if len(members) > 1 and _spread(members, self.load, self.weights) > _POLISH_TOLERANCE:
-            _Polish(self, members, _POLISH_BUDGET + units // 5).run()
+    def polish(self, target: list[int], levelled: list[int], units: int) -> None:
+        """(e) Swap units while the members' distances to their balance targets, per weight,
+        are more than 0.1 % of the mean balance per weight apart."""
+        members = [p for p in levelled if self.mine[p] and not self.capped[p]]
+        if len(members) > 1:
+            polish = _Polish(self, target, members, _POLISH_BUDGET + units // 5)
+            if polish.spread(members) > _POLISH_TOLERANCE:
+                polish.run()
 
     def commit(self) -> list[tuple[int, int]]:
         """Carry the members' load over to the next rules; returns their new (cases, balance)."""
@@ -936,27 +951,33 @@ def _quotas(base: list[int], room: list[int], weights: list[int], total: int) ->
     return quota
 
 
-def _spread(members: Sequence[int], amount: list[int], weights: Sequence[int]) -> float:
-    """(max − min) / mean of amount per weight, as a fraction."""
-    per_weight = [amount[p] / weights[p] for p in members]
-    mean = sum(per_weight) / len(per_weight)
-    return (max(per_weight) - min(per_weight)) / mean if mean > 0 else 0.0
-
-
 class _Polish:
-    """Swaps of same-size units between members to even out their total balance per weight.
+    """Swaps of same-size units between members to bring them closer to their balance targets.
 
-    Each swap moves d > 0 from a heavier member A to a lighter member B, with d below twice the
-    amount that would level the pair, so Σ load² / weight strictly decreases: no cycles.
-    Counts do not change. Units placed with their debtor's holder are never moved.
+    ``excess`` is a member's balance minus its target, per weight; with equal starting loads the
+    targets are level and this evens out the balances. Each swap moves d > 0 from a member A
+    to a member B with more room below its target, d below twice the amount that would level
+    the pair, so Σ excess² × weight strictly decreases: no cycles. Counts do not change. Units
+    placed with their debtor's holder are never moved.
     """
 
-    def __init__(self, pool: _Pool, members: list[int], budget: int) -> None:
+    def __init__(self, pool: _Pool, target: list[int], members: list[int], budget: int) -> None:
         self.pool = pool
+        self.target = target
         self.active = set(members)
         # p → size → (ascending balances, their units), built when p first takes part
         self.units: dict[int, dict[int, tuple[list[int], list[int]]]] = {}
         self.budget = budget
+
+    def excess(self, p: int) -> float:
+        return (self.pool.load[p] - self.target[p]) / self.pool.weights[p]
+
+    def spread(self, members: Iterable[int]) -> float:
+        """(max − min) of the excess over the mean balance per weight, as a fraction."""
+        excess = [self.excess(p) for p in members]
+        load, w = self.pool.load, self.pool.weights
+        mean = sum(load[p] / w[p] for p in members) / len(excess)
+        return (max(excess) - min(excess)) / mean if mean > 0 else 0.0
 
     def _units(self, p: int) -> dict[int, tuple[list[int], list[int]]]:
         by_size = self.units.get(p)
@@ -977,10 +998,9 @@ class _Polish:
         return by_size
 
     def run(self) -> None:
-        load, weights = self.pool.load, self.pool.weights
         while len(self.active) > 1 and self.budget > 0:
-            order = sorted(self.active, key=lambda p: (load[p] / weights[p], p))
-            if _spread(order, load, weights) <= _POLISH_TOLERANCE:
+            order = sorted(self.active, key=lambda p: (self.excess(p), p))
+            if self.spread(order) <= _POLISH_TOLERANCE:
                 return
             heavy, light = order[-1], order[0]
             pairs = [(heavy, light)]
@@ -995,7 +1015,8 @@ class _Polish:
         """Make the best swap from ``a`` to ``b``; False if none improves."""
         pool = self.pool
         load, w = pool.load, pool.weights
-        level_by = (load[a] * w[b] - load[b] * w[a]) / (w[a] + w[b])  # moving this levels them
+        # Moving this much from a to b gives them the same excess.
+        level_by = (self.excess(a) - self.excess(b)) * w[a] * w[b] / (w[a] + w[b])
         if level_by <= 0:
             return False
         limit = min(2 * level_by, pool.room_bal[b] + 0.5)  # d must be < limit
@@ -1007,6 +1028,8 @@ class _Polish:
             if not b_lists:
                 continue
             b_bals, b_units = b_lists
+            if a_bals[-1] <= b_bals[0]:
+                continue  # no unit of a is larger than one of b
             self.budget -= len(a_bals)
             for i, a_bal in enumerate(a_bals):
                 j = bisect.bisect_left(b_bals, a_bal - level_by)
@@ -1059,19 +1082,24 @@ class _RuleOutcome(NamedTuple):
 
 def _result(
     frame: pl.DataFrame,
-    matched: pl.DataFrame,
+    case_units: pl.DataFrame,
+    units: pl.DataFrame,
     run: _Run,
     rules: Sequence[Rule],
     outcomes: list[_RuleOutcome],
 ) -> Result:
     st = run.state
-    matched = matched.with_columns(
-        _g=pl.Series(run.unit_coll, dtype=pl.Int64).gather(matched["_unit"]),
-        _code=pl.Series(run.unit_code, dtype=pl.Int64).gather(matched["_unit"]),
+    unit = case_units["_unit"]
+    cases = case_units.select(
+        "id",
+        "_unit",
+        _rule=units["_rule"].gather(unit),
+        _g=pl.Series(run.unit_coll, dtype=pl.Int64).gather(unit),
+        _code=pl.Series(run.unit_code, dtype=pl.Int64).gather(unit),
     )
     # Sorting integers only, and mapping to ids and reason strings afterwards, is much faster
     # than sorting the finished frame.
-    placed = matched.filter(pl.col("_g") >= 0).select("id", "_g", "_rule", "_code").sort("id")
+    placed = cases.filter(pl.col("_g") >= 0).sort("id")
     placements = pl.DataFrame(
         {
             "case_id": placed["id"],
@@ -1087,7 +1115,7 @@ def _result(
         for case_id in frame.filter(pl.col("_rule").is_null())["id"].to_list()
     ]
     for case_id, r, u, code in (
-        matched.filter(pl.col("_g") < 0).select("id", "_rule", "_unit", "_code").iter_rows()
+        cases.filter(pl.col("_g") < 0).select("id", "_rule", "_unit", "_code").iter_rows()
     ):
         unplaced.append(Unplaced(case_id, rules[r].id, UNPLACED_REASONS[code], run.unit_params[u]))
     unplaced.sort(key=lambda x: x.case_id)
