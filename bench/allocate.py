@@ -14,7 +14,7 @@ Data (fresh database each run: PostgreSQL ``recoup_bench_alloc`` or SQLite
 ``var/bench/allocate.sqlite3``, migrated and seeded with the demo agency without cases):
 ``--collectors`` collectors in teams of 20 (1,000 → 50 teams) with a capacity of 1.2× their
 fair share of cases and unlimited balance, and 3 skills (``legal`` for a fifth of the teams,
-``high_balance`` for a tenth, ``cantonese`` for an eighth); ``--cases`` pending cases of
+``high_balance`` for a tenth, ``cantonese`` for a seventh); ``--cases`` pending cases of
 one contract, balances lognormal (median ≈ 8,000 yuan, 500–200,000), stages M1–M6+, 10 % of
 debtors with two cases (kept together). Personal data is not generated: allocation never
 reads it (debtor and account blobs are empty placeholders).
@@ -152,7 +152,8 @@ def setup() -> dict[str, Any]:
     # routes to it, so the last rule ("everything else → all teams") can even out the totals.
     legal_teams = teams[: max(1, n_teams // 5)]  # M6+ (1/9 of cases) → 1/5 of the teams
     high_teams = teams[-max(1, n_teams // 10) :]  # ≥ 100,000 yuan (≈ 0.6 %) → 1/10
-    cantonese_teams = [t for i, t in enumerate(teams) if i % 8 == 3]  # 广东省 (1/8) → 1/8
+    # 广东省 (1/8 of the debtors) → 1/7 of the teams (at least a fair share: 50 // 8 would be 6)
+    cantonese_teams = [t for i, t in enumerate(teams) if i % 7 == 3]
     capacity = math.ceil(ARGS.cases / ARGS.collectors * 1.2)
     profiles = []
     for u in users:
