@@ -41,6 +41,7 @@ from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can, user_can
 from recoup.core.bulk import insert_frame, read_frame
 from recoup.core.clock import now as clock_now
+from recoup.core.db import bulk_session
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.workdays.calendar import deadline
 
@@ -707,7 +708,8 @@ def run_preview_rules(
     if batch_ids:
         where += f" AND c.batch_id IN ({', '.join(['%s'] * len(batch_ids))})"
         params.extend(int(b) for b in batch_ids)
-    candidates = _candidates(actor, where, params)
+    with bulk_session():
+        candidates = _candidates(actor, where, params)
     held = _held_ids(actor, where, params)
     team_ids = {t.team_id for r in rule_set.rules.all() for t in r.targets.all() if t.team_id}
     members = _team_members(org, team_ids)
@@ -1039,7 +1041,8 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
             if locked.kind in (AllocationRun.Kind.RECALL, AllocationRun.Kind.RETURN):
                 reason = "recalled" if locked.kind == AllocationRun.Kind.RECALL else "returned"
                 expected = AllocationLine.objects.filter(run=locked, reason=reason).count()
-            moved = _apply(locked, at)
+            with bulk_session():
+                moved = _apply(locked, at)
             if moved != expected:
                 raise StaleRun(
                     _(
