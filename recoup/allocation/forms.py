@@ -96,9 +96,22 @@ class ManualForm(BootstrapFormMixin, forms.Form):
     contract = forms.TypedChoiceField(label=_("合作协议"), coerce=int)
     numbers = forms.CharField(
         label=_("委托方案件号"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("每行一个，或用逗号、空格分隔；最多 5,000 个。"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        help_text=_("每行一个，或用逗号、空格分隔；最多 5,000 个。不填则按下面的条件选择。"),
     )
+    batch = forms.CharField(label=_("或按批次号"), max_length=80, required=False)
+    stages = forms.MultipleChoiceField(
+        label=_("逾期阶段"),
+        choices=Case.Stage.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    holder = forms.TypedChoiceField(
+        label=_("当前催收员（不选则为待分配案件）"), coerce=int, required=False, empty_value=None
+    )
+    min_balance = forms.DecimalField(label=_("最低金额（元）"), required=False, min_value=0)
+    max_balance = forms.DecimalField(label=_("最高金额（元）"), required=False, min_value=0)
     action = forms.ChoiceField(label=_("操作"), choices=ACTIONS)
     collector = forms.TypedChoiceField(
         label=_("催收员"), coerce=int, required=False, empty_value=None
@@ -122,18 +135,27 @@ class ManualForm(BootstrapFormMixin, forms.Form):
         self.fields["collector"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (u.pk, u.display_name or u.username) for u, _reason in collectors
         ]
+        self.fields["holder"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (u.pk, u.display_name or u.username) for u, _reason in collectors
+        ]
         self.fields["team"].choices = [("", "—")] + [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
 
     def clean_numbers(self) -> list[str]:
         numbers = split_words(self.cleaned_data["numbers"])
-        if not numbers:
-            raise forms.ValidationError(_("请填写案件号。"))
         if len(numbers) > 5000:
             raise forms.ValidationError(_("一次最多处理 5,000 个案件。"))
         return list(dict.fromkeys(numbers))
 
+    @property
+    def by_filter(self) -> bool:
+        return not self.cleaned_data.get("numbers")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if not data.get("numbers") and not any(
+            data.get(k) for k in ("batch", "stages", "holder", "min_balance", "max_balance")
+        ):
+            raise forms.ValidationError(_("请填写案件号，或至少一个选择条件。"))
         if data.get("action") == "allocate" and not (data.get("collector") or data.get("team")):
             raise forms.ValidationError(_("请选择催收员或小组。"))
         if data.get("action") == "allocate" and data.get("collector") and data.get("team"):

@@ -238,3 +238,37 @@ def extension_get_for_user(user: User, extension_id: int) -> PeriodExtension:
     if found is None:
         raise NotFound(_("找不到该申请。"))
     return found
+
+
+MANUAL_LIMIT = 5000
+
+
+def cases_by_filter(
+    user: User,
+    contract_id: int,
+    *,
+    batch: str = "",
+    stages: list[str] | None = None,
+    holder_id: int | None = None,
+    min_balance: Decimal | None = None,
+    max_balance: Decimal | None = None,
+) -> list[int]:
+    """Open cases of a contract in the user's scope matching the filters: those held by
+    ``holder_id``, or (without it) the ones waiting for allocation. At most 5,000, by id."""
+    qs = cases_user_can(user, ALLOCATE).filter(contract_id=contract_id)
+    if holder_id is not None:
+        qs = qs.filter(
+            assignee_id=holder_id,
+            status__in=["assigned", "collecting", "promised", "on_plan"],
+        )
+    else:
+        qs = qs.filter(status=Case.Status.PENDING_ALLOCATION, assignee__isnull=True)
+    if batch:
+        qs = qs.filter(batch__reference=batch)
+    if stages:
+        qs = qs.filter(stage__in=stages)
+    if min_balance is not None:
+        qs = qs.filter(total_owed__gte=min_balance)
+    if max_balance is not None:
+        qs = qs.filter(total_owed__lte=max_balance)
+    return list(qs.order_by("id").values_list("pk", flat=True)[:MANUAL_LIMIT])

@@ -324,9 +324,26 @@ def manual(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        found = selectors.cases_by_numbers(user, d["contract"], d["numbers"])
-        missing = [n for n in d["numbers"] if n not in found]
-        if missing:
+        if form.by_filter:
+            ids = selectors.cases_by_filter(
+                user,
+                d["contract"],
+                batch=d["batch"].strip(),
+                stages=d["stages"],
+                holder_id=d["holder"],
+                min_balance=d["min_balance"],
+                max_balance=d["max_balance"],
+            )
+            found = {str(i): i for i in ids}
+            missing = []
+            if not ids:
+                form.add_error(None, _("没有符合条件的案件。"))
+        else:
+            found = selectors.cases_by_numbers(user, d["contract"], d["numbers"])
+            missing = [n for n in d["numbers"] if n not in found]
+        if form.errors:
+            pass
+        elif missing:
             form.add_error(
                 "numbers",
                 _("找不到或无权分配的案件号：%(numbers)s")

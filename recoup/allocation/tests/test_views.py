@@ -169,3 +169,50 @@ def test_the_case_page_history_shows_who_got_the_case_by_which_run(world, client
     assert f"手工分案 #{run.pk}：— → Ben" in history
     assert "收回 #" in history
     assert "Ben → 待分配" in history
+
+
+def test_manual_allocation_by_filters_and_reallocation_from_one_collector_to_another(
+    world, client, login
+):
+    ids = pending_cases(world, 4)
+    Case.objects.filter(pk__in=ids[:2]).update(stage="M3")
+    login(world.sue)
+    response = client.post(
+        "/allocation/manual/",
+        {
+            "contract": world.contract_a.pk,
+            "stages": ["M3"],
+            "action": "allocate",
+            "collector": world.ben.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1500]
+    run = AllocationRun.objects.get(kind="manual")
+    assert run.case_count == 2
+    client.post(f"/allocation/runs/{run.pk}/commit/")
+    # ben's cases of this contract, re-allocated to fay by choosing ben as the current holder
+    response = client.post(
+        "/allocation/manual/",
+        {
+            "contract": world.contract_a.pk,
+            "holder": world.ben.pk,
+            "action": "allocate",
+            "collector": world.fay.pk,
+        },
+    )
+    assert response.status_code == 302
+    second = AllocationRun.objects.filter(kind="manual").order_by("-id").first()
+    client.post(f"/allocation/runs/{second.pk}/commit/")
+    moved = Case.objects.filter(pk__in=ids[:2])
+    assert {c.assignee_id for c in moved} == {world.fay.pk}
+    assert {c.previous_assignee_id for c in moved} == {world.ben.pk}
+
+
+def test_a_manual_form_without_numbers_or_filters_says_what_is_missing(world, client, login):
+    login(world.sue)
+    response = client.post(
+        "/allocation/manual/",
+        {"contract": world.contract_a.pk, "action": "allocate", "collector": world.ben.pk},
+    )
+    assert response.status_code == 200
+    assert "至少一个选择条件" in response.content.decode()
