@@ -37,8 +37,10 @@ index maintenance as the commit (assignee_id is indexed, so no HOT update).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -61,6 +63,7 @@ parser.add_argument("--cases", type=int, default=1_000_000)
 parser.add_argument("--collectors", type=int, default=1_000)
 parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
 parser.add_argument("--seed", type=int, default=20261122)
+parser.add_argument("--profile", action="store_true", help="cProfile the preview (times inflate)")
 parser.add_argument(
     "--rules",
     choices=["skills", "single"],
@@ -386,8 +389,14 @@ def main() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("CHECKPOINT")
+    profiler = cProfile.Profile() if ARGS.profile else None
     t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     run = services.run_preview_rules(rule_set=ctx["rule_set"], actor=ctx["actor"])
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     t1 = time.perf_counter()
     run = services.run_commit(run=run, actor=ctx["actor"])
     t2 = time.perf_counter()
