@@ -716,8 +716,8 @@ class Phases:
         self.wrap(services, "stage_cases", "run: stage")
         self.wrap_reader()
         self.wrap(pipeline, "_normalise_batch", "stage: normalise (polars)")
-        self.wrap(pipeline, "_write_issues", "stage: write issues (bulk_create)")
-        self.wrap(pipeline, "_quarantine", "stage: quarantine (bulk_create)")
+        self.wrap(pipeline, "write_issues", "stage: write issues (bulk_create)")
+        self.wrap(pipeline, "quarantine_rows", "stage: quarantine (bulk_create)")
         self.wrap(pipeline, "_seal_rows", "stage: seal rows (Python loop)")
         self.wrap(
             pipeline,

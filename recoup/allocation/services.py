@@ -443,10 +443,11 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
 }
 CANDIDATE_SQL = (
     "SELECT c.id, CAST(ROUND(c.total_owed * 100) AS BIGINT), c.debtor_id, c.client_id, "
-    "c.batch_id, c.stage, c.product, d.province, d.city, c.risk_grade, c.assignee_id, "
+    "c.batch_id, c.stage, c.product, {province}, {city}, c.risk_grade, c.assignee_id, "
     "c.previous_assignee_id, c.allocation_seq, c.status "
-    "FROM cases_case c JOIN cases_debtor d ON d.id = c.debtor_id "
+    "FROM cases_case c {join}"
 )
+DEBTOR_JOIN = "JOIN cases_debtor d ON d.id = c.debtor_id"
 
 
 def _scope_sql(actor: User) -> tuple[str, list[Any]]:
@@ -456,12 +457,20 @@ def _scope_sql(actor: User) -> tuple[str, list[Any]]:
     return f"c.id IN ({sql})", list(params)
 
 
-def _candidates(actor: User, where: str, params: list[Any]) -> pl.DataFrame:
+def _candidates(
+    actor: User, where: str, params: list[Any], *, with_region: bool = True
+) -> pl.DataFrame:
     """The cases the actor may allocate that match ``where`` (SQL over ``c``), by id, as a
-    frame: a run may read a million cases, so no Python object per case."""
+    frame: a run may read a million cases, so no Python object per case. The debtor's
+    province and city are read only when a rule filters on them (``with_region``)."""
     scope, scope_params = _scope_sql(actor)
+    select = CANDIDATE_SQL.format(
+        province="d.province" if with_region else "''",
+        city="d.city" if with_region else "''",
+        join=DEBTOR_JOIN if with_region else "",
+    )
     frame = read_frame(
-        f"{CANDIDATE_SQL} WHERE {scope} AND {where} ORDER BY c.id",
+        f"{select} WHERE {scope} AND {where} ORDER BY c.id",
         [*scope_params, *params],
         CANDIDATE_SCHEMA,
     )
@@ -708,22 +717,26 @@ def run_preview_rules(
     if batch_ids:
         where += f" AND c.batch_id IN ({', '.join(['%s'] * len(batch_ids))})"
         params.extend(int(b) for b in batch_ids)
-    with bulk_session():
-        candidates = _candidates(actor, where, params)
-    held = _held_ids(actor, where, params)
     team_ids = {t.team_id for r in rule_set.rules.all() for t in r.targets.all() if t.team_id}
     members = _team_members(org, team_ids)
     rules, pool = _engine_rules(rule_set, members)
+    options = engine.Options(
+        keep_debtor_together=rule_set.keep_debtor_together,
+        avoid_previous_collector=rule_set.avoid_previous_collector,
+    )
+    needed = set(engine.required_columns(rules, options))
+    with bulk_session():
+        candidates = _candidates(
+            actor, where, params, with_region=bool(needed & {"province", "city"})
+        )
+    held = _held_ids(actor, where, params)
     collectors = _collectors(org, pool, at.date())
     workable = candidates.filter(~pl.col("id").is_in(list(held))) if held else candidates
     result = engine.allocate_frame(
         _engine_cases(workable),
         list(collectors.values()),
         rules,
-        engine.Options(
-            keep_debtor_together=rule_set.keep_debtor_together,
-            avoid_previous_collector=rule_set.avoid_previous_collector,
-        ),
+        options,
         debtor_holders=_debtor_holders(org) if rule_set.keep_debtor_together else None,
     )
     names = {r.id: r.name for r in rules}

@@ -22,12 +22,12 @@ from recoup.intake.fields import CUSTOM, IGNORE, fields_for
 from recoup.intake.models import ImportJob, IncrementalRow
 from recoup.intake.pipeline import (
     Counters,
-    _params,
-    _quarantine,
-    _show,
-    _to_decimal,
-    _write_issues,
+    issue_params,
+    quarantine_rows,
     settle_empty,
+    shown_value,
+    to_decimals,
+    write_issues,
 )
 from recoup.intake.readers import ReadLimits, open_table
 
@@ -98,15 +98,22 @@ def stage_incremental(
                 )
                 for row, raw_value, code in problems.iter_rows():
                     issues.append(
-                        (row, header, _show(name, raw_value), code, _params(code, name), "error")
+                        (
+                            row,
+                            header,
+                            shown_value(name, raw_value),
+                            code,
+                            issue_params(code, name),
+                            "error",
+                        )
                     )
                     bad.add(row)
-                values[name] = _to_decimal(vals) if name in AMOUNTS else vals.to_list()
+                values[name] = to_decimals(vals) if name in AMOUNTS else vals.to_list()
             counters.read += len(rows)
             counters.invalid += len(bad)
             counters.valid += len(rows) - len(bad)
-            _write_issues(job, issues)
-            _quarantine(job, df, sorted(bad), f2h, sealer)
+            write_issues(job, issues)
+            quarantine_rows(job, df, sorted(bad), f2h, sealer)
             insert_rows(R, COLUMNS, _tuples(job, rows, bad, values, sealer))
             progress(counters)
     return counters

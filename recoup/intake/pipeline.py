@@ -138,7 +138,7 @@ def _mask(value: str | None) -> str:
     return value[:2] + "*" * min(len(value) - 2, 8)
 
 
-def _show(field_name: str, value: str | None) -> str:
+def shown_value(field_name: str, value: str | None) -> str:
     if field_name in PERSONAL_FIELDS:
         return _mask(value)
     return (value or "")[:60]
@@ -178,7 +178,7 @@ def _normalisers(today: date) -> dict[str, Normaliser]:
     }
 
 
-def _to_decimal(series: pl.Series) -> list[Decimal | None]:
+def to_decimals(series: pl.Series) -> list[Decimal | None]:
     """Amount values as Decimal (the normaliser yields integer cents or Decimals)."""
     if series.dtype == pl.Int64:
         return [None if v is None else Decimal(v).scaleb(-2) for v in series.to_list()]
@@ -221,8 +221,8 @@ def _normalise_batch(
         )
         severity = "warning" if field_name in SOFT_FIELDS else "error"
         for row, raw_value, code in problems.iter_rows():
-            params = _params(code, field_name)
-            issues.append((row, header, _show(field_name, raw_value), code, params, severity))
+            params = issue_params(code, field_name)
+            issues.append((row, header, shown_value(field_name, raw_value), code, params, severity))
             if severity == "error":
                 bad.add(row)
             else:
@@ -239,7 +239,7 @@ def _normalise_batch(
 TEXT_LIMITS = {"home_address": 200, "employer": 200, "employer_address": 200}
 
 
-def _params(code: str, field_name: str) -> dict[str, str]:
+def issue_params(code: str, field_name: str) -> dict[str, str]:
     """The parameters of a message the vectorised normalisers report only as a code."""
     if code == "text_too_long":
         return {"max_len": str(TEXT_LIMITS.get(field_name, 80))}
@@ -288,8 +288,8 @@ def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None
                 job, values, rows, good_idx, df, custom_headers, sealer, is_pg, today
             )
         with transaction.atomic():
-            _write_issues(job, result.issues)
-            _quarantine(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
+            write_issues(job, result.issues)
+            quarantine_rows(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
             insert_rows(StagedCase._meta.db_table, STAGED_CASE_COLUMNS, staged)
             insert_rows(StagedContact._meta.db_table, STAGED_CONTACT_COLUMNS, contacts)
         progress(counters)
@@ -391,7 +391,7 @@ def _seal_rows(
         return col.get(name) or none
 
     def money(name: str, default: Decimal | None) -> list[Any]:
-        return _to_decimal(values[name]) if name in values else [default] * height
+        return to_decimals(values[name]) if name in values else [default] * height
 
     principal, interest = money("principal", zero), money("interest", None)
     fees, total = money("fees", None), money("total_owed", None)
@@ -518,7 +518,7 @@ def _seal_rows(
     return iter(staged), iter(contacts)
 
 
-def _write_issues(
+def write_issues(
     job: ImportJob, issues: list[tuple[int | None, str, str, str, dict[str, str], str]]
 ) -> None:
     if not issues:
@@ -540,7 +540,7 @@ def _write_issues(
     )
 
 
-def _quarantine(
+def quarantine_rows(
     job: ImportJob, df: pl.DataFrame, bad_rows: list[int], f2h: dict[str, str], sealer: Sealer
 ) -> None:
     if not bad_rows:

@@ -283,3 +283,24 @@ def test_two_supervisors_committing_overlapping_runs_at_once_never_double_assign
     cases = Case.objects.filter(pk__in=ids)
     assert all(c.allocation_seq == 1 for c in cases)
     assert all(c.assignee_id is not None for c in cases)
+
+
+def test_a_rule_on_the_debtors_province_takes_its_cases_first(world):
+    ids = pending_cases(world, 4)  # the world's debtors live in 北京市
+    rule_set = services.rule_set_save(
+        contract=world.contract_a,
+        name="按地区",
+        rules=[
+            RuleInput(
+                name="北京",
+                filters={"provinces": ["北京市"]},
+                targets=[TargetInput(team_id=world.n1.pk)],
+            ),
+            RuleInput(name="其他", targets=[TargetInput(team_id=world.n2.pk)]),
+        ],
+        actor=world.sue,
+    )
+    run = services.run_preview_rules(rule_set=rule_set, actor=world.sue)
+    lines = AllocationLine.objects.filter(run=run, case_id__in=ids)
+    assert {line.collector_id for line in lines} == {world.ada.pk}
+    assert {line.rule_name for line in lines} == {"北京"}
