@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-import polars as pl
 from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -25,13 +24,10 @@ from recoup.accounts.roles import ALLOCATE, WORK
 from recoup.allocation.models import AllocationRun, PeriodExtension
 from recoup.allocation.services import (
     OPEN_STATUSES,
-    _chosen,
-    _create_run,
-    _lines,
-    _require_allocator,
-    _unplaced_frame,
     can_allocate,
-    run_commit,
+    chosen_cases,
+    commit_unassigning_run,
+    require_allocator,
 )
 from recoup.audit.services import audit_record
 from recoup.cases.models import Case
@@ -111,7 +107,7 @@ def extension_decide(
     *, extension: PeriodExtension, actor: User, approve: bool, note: str = ""
 ) -> PeriodExtension:
     """A supervisor approves (the period moves) or rejects; never the requester."""
-    _require_allocator(actor)
+    require_allocator(actor)
     case = Case.objects.select_for_update().get(pk=extension.case_id)
     if not user_can(actor, ALLOCATE, case):
         raise PermissionDenied(_("无权审批该案件的延期。"))
@@ -157,10 +153,10 @@ def extension_decide(
 def cases_return(*, actor: User, case_ids: Sequence[int], note: str = "") -> AllocationRun:
     """Return cases to the client (退案) in one committed run: they leave the collectors'
     views (no assignee), keep their history, and stay until the retention period ends."""
-    _require_allocator(actor)
+    require_allocator(actor)
     if not case_ids:
         raise RecoupError(_("请选择要退案的案件。"))
-    ids, candidates = _chosen(actor, case_ids)
+    ids, candidates = chosen_cases(actor, case_ids)
     pending = set(
         PeriodExtension.objects.filter(
             case_id__in=ids, status=PeriodExtension.Status.PENDING
@@ -176,22 +172,19 @@ def cases_return(*, actor: User, case_ids: Sequence[int], note: str = "") -> All
             rows.append((cid, None, "returned", {}))
     if not any(r[2] == "returned" for r in rows):
         raise RecoupError(_("所选案件都不能退案（已结束或有待审批的延期）。"))
-    run = _create_run(
+    return commit_unassigning_run(
         actor=actor,
         kind=AllocationRun.Kind.RETURN,
-        contract_id=None,
-        rule_set=None,
+        candidates=candidates,
+        rows=rows,
         parameters={"case_ids": ids, "note": note},
-        lines=_lines(_unplaced_frame(candidates, rows).with_columns(rule_name=pl.lit(""))),
-        collectors={},
         note=note,
     )
-    return run_commit(run=run, actor=actor)
 
 
 def return_workbook(run: AllocationRun) -> bytes:
-    """The returned cases for the client: their case numbers and amounts, in the order of the
-    client's own files (the column names of the contract's new-case mapping when it has one)."""
+    """The returned cases for the client: case numbers, amounts, stage and dates, headed with
+    the client's own column names where its saved new-case mapping has them."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("退案清单"))
     theirs = _client_headers(run)

@@ -38,7 +38,7 @@ from recoup.allocation.models import (
 )
 from recoup.audit.services import audit_record
 from recoup.cases.models import Case
-from recoup.cases.permissions import cases_user_can, user_can
+from recoup.cases.permissions import cases_user_can
 from recoup.core.bulk import insert_frame, read_frame
 from recoup.core.clock import now as clock_now
 from recoup.core.db import bulk_session
@@ -82,7 +82,7 @@ def can_allocate(user: User) -> bool:
     )
 
 
-def _require_allocator(actor: User) -> None:
+def require_allocator(actor: User) -> None:
     if not can_allocate(actor):
         raise PermissionDenied(_("只有主管、分公司经理或总公司可以分案。"))
 
@@ -164,7 +164,7 @@ def rule_set_save(
     rule_set: RuleSet | None = None,
 ) -> RuleSet:
     """Create or replace a contract's rule set (its rules and pools), version bumped."""
-    _require_allocator(actor)
+    require_allocator(actor)
     if contract.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该合作协议。"))
     name = name.strip()
@@ -289,7 +289,7 @@ def collector_profile_set(
     skills: Sequence[str],
     weight: int = 1,
 ) -> CollectorProfile:
-    _require_allocator(actor)
+    require_allocator(actor)
     if person.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该人员。"))
     if weight < 1 or weight > 100:
@@ -705,7 +705,7 @@ def run_preview_rules(
     *, rule_set: RuleSet, actor: User, batch_ids: Sequence[int] = (), at: datetime | None = None
 ) -> AllocationRun:
     """Compute a rule-based allocation of the contract's unassigned cases (nothing moves)."""
-    _require_allocator(actor)
+    require_allocator(actor)
     if rule_set.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该规则集。"))
     if not rule_set.active:
@@ -781,7 +781,7 @@ def run_preview_rules(
     )
 
 
-def _chosen(actor: User, case_ids: Sequence[int]) -> tuple[list[int], pl.DataFrame]:
+def chosen_cases(actor: User, case_ids: Sequence[int]) -> tuple[list[int], pl.DataFrame]:
     """Cases picked by hand: every one must exist and be in the actor's scope."""
     ids = sorted({int(i) for i in case_ids})
     candidates = _candidates(actor, f"c.id IN ({', '.join(['%s'] * len(ids))})", ids)
@@ -801,7 +801,7 @@ def run_preview_manual(
     at: datetime | None = None,
 ) -> AllocationRun:
     """Chosen cases to one collector, or spread over a team's collectors (balanced)."""
-    _require_allocator(actor)
+    require_allocator(actor)
     if (collector is None) == (team is None):
         raise RecoupError(_("请选择一名催收员或一个小组。"))
     if not case_ids:
@@ -809,7 +809,7 @@ def run_preview_manual(
     at = at or clock_now()
     org = actor.organisation_id
     assert org is not None
-    ids, candidates = _chosen(actor, case_ids)
+    ids, candidates = chosen_cases(actor, case_ids)
     if collector is not None:
         if collector.organisation_id != org:
             raise RecoupError(_("找不到指定的催收员。"))
@@ -901,7 +901,7 @@ def run_preview_handover(
     """A collector leaves or changes role (交接): every open case of theirs, spread over their
     team (or the team or people named), balanced; committed only after a team leader's
     sign-off. Promises, plans and follow-ups belong to the case and move with it."""
-    _require_allocator(actor)
+    require_allocator(actor)
     org = actor.organisation_id
     assert org is not None
     if departing.organisation_id != org:
@@ -1028,7 +1028,7 @@ def _exec(sql: str, params: list[Any]) -> int:
 
 def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -> AllocationRun:
     """Apply a previewed run in one transaction; refused whole when any case moved since."""
-    _require_allocator(actor)
+    require_allocator(actor)
     if run.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该分案批次。"))
     at = at or clock_now()
@@ -1164,7 +1164,7 @@ def _apply(run: AllocationRun, at: datetime) -> int:
 
 @transaction.atomic
 def run_discard(*, run: AllocationRun, actor: User) -> AllocationRun:
-    _require_allocator(actor)
+    require_allocator(actor)
     if run.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该分案批次。"))
     updated = AllocationRun.objects.filter(pk=run.pk, status=AllocationRun.Status.PREVIEW).update(
@@ -1197,13 +1197,13 @@ def cases_allocate(
 
 def cases_recall(*, actor: User, case_ids: Sequence[int], reason: str) -> AllocationRun:
     """Take cases back into the allocation pool (收回), committed at once."""
-    _require_allocator(actor)
+    require_allocator(actor)
     reason = reason.strip()
     if not reason:
         raise RecoupError(_("请填写收回原因。"))
     if not case_ids:
         raise RecoupError(_("请选择要收回的案件。"))
-    ids, candidates = _chosen(actor, case_ids)
+    ids, candidates = chosen_cases(actor, case_ids)
     rows: list[tuple[int, int | None, str, dict[str, Any]]] = [
         (
             cid,
@@ -1215,18 +1215,35 @@ def cases_recall(*, actor: User, case_ids: Sequence[int], reason: str) -> Alloca
     ]
     if not any(r[2] == "recalled" for r in rows):
         raise RecoupError(_("所选案件都未分配给催收员，无需收回。"))
-    run = _create_run(
+    return commit_unassigning_run(
         actor=actor,
         kind=AllocationRun.Kind.RECALL,
-        contract_id=None,
-        rule_set=None,
+        candidates=candidates,
+        rows=rows,
         parameters={"case_ids": ids, "reason": reason},
-        lines=_lines(_unplaced_frame(candidates, rows).with_columns(rule_name=pl.lit(""))),
-        collectors={},
         note=reason,
     )
+
+
+def commit_unassigning_run(
+    *,
+    actor: User,
+    kind: str,
+    candidates: pl.DataFrame,
+    rows: Sequence[tuple[int, int | None, str, dict[str, Any]]],
+    parameters: dict[str, Any],
+    note: str,
+) -> AllocationRun:
+    """A run that takes cases away from their collectors (recall, return), committed at once:
+    ``rows`` are (case_id, rule_id, reason, params), one per chosen case."""
+    run = _create_run(
+        actor=actor,
+        kind=kind,
+        contract_id=None,
+        rule_set=None,
+        parameters=parameters,
+        lines=_lines(_unplaced_frame(candidates, rows).with_columns(rule_name=pl.lit(""))),
+        collectors={},
+        note=note,
+    )
     return run_commit(run=run, actor=actor)
-
-
-def case_may_allocate(actor: User, case: Case) -> bool:
-    return can_allocate(actor) and user_can(actor, ALLOCATE, case)
