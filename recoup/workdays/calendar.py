@@ -57,7 +57,7 @@ class Deadline:
 
 def estimated_warning(years: Iterable[int]) -> str:
     """The message shown wherever a date was computed with the weekends-only fallback."""
-    listed = "、".join(str(y) for y in sorted(years))
+    listed = _("、").join(str(y) for y in sorted(years))
     if not listed:
         return ""
     return _(

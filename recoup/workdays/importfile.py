@@ -154,7 +154,7 @@ def read_year_file(*, year: int, data: bytes, file_name: str) -> list[ImportedDa
     missing = [c for c in ("date", "is_workday") if c not in columns]
     if missing:
         raise RecoupError(
-            _("第 1 行（表头）缺少列：%(columns)s。") % {"columns": "、".join(missing)}
+            _("第 1 行（表头）缺少列：%(columns)s。") % {"columns": _("、").join(missing)}
         )
     problems: list[str] = []
     days: list[ImportedDay] = []
@@ -203,7 +203,7 @@ def read_year_file(*, year: int, data: bytes, file_name: str) -> list[ImportedDa
         if row_problems:
             problems.append(
                 _("第 %(row)s 行：%(problems)s")
-                % {"row": number, "problems": "；".join(row_problems)}
+                % {"row": number, "problems": _("；").join(row_problems)}
             )
             continue
         assert day is not None
