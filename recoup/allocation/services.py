@@ -41,7 +41,7 @@ from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
 from recoup.core.bulk import insert_frame, read_frame
 from recoup.core.clock import now as clock_now
-from recoup.core.db import bulk_session
+from recoup.core.db import bulk_session, execute
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.workdays.calendar import deadline
 
@@ -1020,12 +1020,6 @@ def run_sign_off(*, run: AllocationRun, actor: User, at: datetime | None = None)
 # --- commit -----------------------------------------------------------------------------
 
 
-def _exec(sql: str, params: list[Any]) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount or 0)
-
-
 def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -> AllocationRun:
     """Apply a previewed run in one transaction; refused whole when any case moved since."""
     require_allocator(actor)
@@ -1112,7 +1106,7 @@ def _apply(run: AllocationRun, at: datetime) -> int:
     ts = connection.ops.adapt_datetimefield_value(at)
     if run.kind == AllocationRun.Kind.RETURN:
         # 退案: out of every collector's view, history kept, closed as returned.
-        return _exec(
+        return execute(
             "UPDATE cases_case SET previous_assignee_id = COALESCE(cases_case.assignee_id, "
             "cases_case.previous_assignee_id), assignee_id = NULL, team_id = NULL, "
             "status = 'returned', status_changed_at = %s, closed_at = %s, "
@@ -1123,7 +1117,7 @@ def _apply(run: AllocationRun, at: datetime) -> int:
             [ts, ts, ts, run.pk],
         )
     if run.kind == AllocationRun.Kind.RECALL:
-        return _exec(
+        return execute(
             "UPDATE cases_case SET previous_assignee_id = cases_case.assignee_id, "
             "assignee_id = NULL, team_id = NULL, status = 'pending', status_changed_at = %s, "
             "assigned_at = NULL, first_action_due_at = NULL, first_round_due_at = NULL, "
@@ -1136,7 +1130,7 @@ def _apply(run: AllocationRun, at: datetime) -> int:
     first_action = at + timedelta(hours=FIRST_ACTION_HOURS)
     round_due = deadline(start=at, working_days=FIRST_ROUND_WORKING_DAYS)
     statuses = ", ".join(repr(s) for s in OPEN_STATUSES)
-    return _exec(
+    return execute(
         "UPDATE cases_case SET "
         "previous_assignee_id = CASE WHEN cases_case.assignee_id IS NOT NULL "
         "  THEN cases_case.assignee_id ELSE cases_case.previous_assignee_id END, "

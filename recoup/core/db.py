@@ -5,8 +5,16 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import connection
+
+
+def execute(sql: str, params: list[Any]) -> int:
+    """Run one statement on the default connection; the number of rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount or 0)
 
 
 def refresh_planner_statistics() -> None:

@@ -16,7 +16,7 @@ from django.db import connection
 
 from recoup.core.bulk import insert_rows
 from recoup.core.crypto import Sealer
-from recoup.core.db import analyze_tables
+from recoup.core.db import analyze_tables, execute
 from recoup.intake import normalise as nz
 from recoup.intake.fields import CUSTOM, IGNORE, fields_for
 from recoup.intake.models import ImportJob, IncrementalRow
@@ -173,14 +173,8 @@ def _tuples(
     return out
 
 
-def _exec(sql: str, params: list[Any]) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount or 0)
-
-
 def _report(job: ImportJob, state: str, severity: str, code: str) -> None:
-    _exec(
+    execute(
         "INSERT INTO intake_importissue "
         '(job_id, severity, row_number, "column", value_masked, code, params) '
         f"SELECT %s, %s, row_number, '', client_case_number, %s, '{{}}' FROM {R} "
@@ -197,7 +191,7 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
         f"SELECT c.id FROM cases_case c WHERE c.contract_id = %s "
         f"AND c.client_case_number = {R}.client_case_number"
     )
-    _exec(
+    execute(
         f"UPDATE {R} SET case_id = ({by_number}), match_method = 'case_number' "
         f"WHERE job_id = %s AND client_case_number <> '' AND EXISTS ({by_number})",
         [contract, job.pk, contract],
@@ -206,7 +200,7 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
         f"SELECT c.id FROM cases_case c WHERE c.contract_id = %s "
         f"AND c.account_bidx = {R}.account_bidx"
     )
-    _exec(
+    execute(
         f"UPDATE {R} SET case_id = ({by_account} ORDER BY c.id DESC LIMIT 1), "
         "match_method = 'account_number' "
         f"WHERE job_id = %s AND case_id IS NULL AND account_bidx <> '' AND EXISTS ({by_account})",
@@ -217,17 +211,17 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
         f"WHERE c.contract_id = %s AND d.organisation_id = %s "
         f"AND d.id_number_bidx = {R}.id_number_bidx AND c.status NOT IN {TERMINAL}"
     )
-    _exec(
+    execute(
         f"UPDATE {R} SET case_id = ({by_person} ORDER BY c.id DESC LIMIT 1), "
         "match_method = 'id_number' "
         f"WHERE job_id = %s AND case_id IS NULL AND id_number_bidx <> '' AND EXISTS ({by_person})",
         [contract, org, job.pk, contract, org],
     )
-    _exec(f"UPDATE {R} SET state = 'unmatched' WHERE job_id = %s AND case_id IS NULL", [job.pk])
+    execute(f"UPDATE {R} SET state = 'unmatched' WHERE job_id = %s AND case_id IS NULL", [job.pk])
     if job.kind == "repayments":
         # A transaction id is received once per contract: a repeat in this file or an earlier
         # one is reported and never stored twice (the money module posts each once).
-        _exec(
+        execute(
             f"UPDATE {R} SET state = 'duplicate' FROM ("
             f"  SELECT id AS rid, ROW_NUMBER() OVER ("
             f"    PARTITION BY transaction_id ORDER BY row_number) AS rn"
@@ -239,7 +233,7 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
             [job.pk, contract, job.pk],
         )
     else:
-        _exec(
+        execute(
             f"UPDATE {R} SET state = 'skipped' WHERE job_id = %s AND state = 'valid' AND EXISTS ("
             f"  SELECT 1 FROM cases_case c WHERE c.id = {R}.case_id AND c.status IN {TERMINAL})",
             [job.pk],
@@ -270,12 +264,12 @@ def apply_incremental(job: ImportJob, *, at: Any) -> int:
         )
 
     if job.kind == "balances":
-        _exec(
+        execute(
             f"UPDATE {R} SET previous_total = (SELECT c.total_owed FROM cases_case c "
             f"WHERE c.id = {R}.case_id) WHERE job_id = %s AND state = 'valid'",
             [job.pk],
         )
-        changed = _exec(
+        changed = execute(
             f"UPDATE cases_case SET principal = COALESCE({last('principal')}, principal), "
             f"interest = COALESCE({last('interest')}, interest), "
             f"fees = COALESCE({last('fees')}, fees), "
@@ -285,12 +279,12 @@ def apply_incremental(job: ImportJob, *, at: Any) -> int:
         )
     elif job.kind in ("recalls", "closures"):
         status = "returned" if job.kind == "recalls" else "closed"
-        changed = _exec(
+        changed = execute(
             "UPDATE cases_case SET status = %s, status_changed_at = %s, closed_at = %s, "
             f"updated_at = %s WHERE id IN ({mine}) AND status NOT IN {TERMINAL}",
             [status, ts, ts, ts, job.pk],
         )
     else:  # repayments: stored matched to their case; the money module posts them
         changed = IncrementalRow.objects.filter(job=job, state="valid").count()
-    _exec(f"UPDATE {R} SET state = 'applied' WHERE job_id = %s AND state = 'valid'", [job.pk])
+    execute(f"UPDATE {R} SET state = 'applied' WHERE job_id = %s AND state = 'valid'", [job.pk])
     return changed

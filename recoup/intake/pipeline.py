@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import transaction
 
 from recoup.cases.models import Case
 from recoup.core.bulk import insert_rows
@@ -269,7 +268,6 @@ def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None
     today = now().date()
     sealer = Sealer()
     counters = Counters()
-    is_pg = connection.vendor == "postgresql"
     org = job.organisation_id
     for df in table.batches(BATCH_ROWS):
         height = df.height
@@ -285,7 +283,7 @@ def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None
         # never held while encrypting.
         with gc_paused():
             staged, contacts = _seal_rows(
-                job, values, rows, good_idx, df, custom_headers, sealer, is_pg, today
+                job, values, rows, good_idx, df, custom_headers, sealer, today
             )
         with transaction.atomic():
             write_issues(job, result.issues)
@@ -337,10 +335,6 @@ STAGED_CONTACT_COLUMNS = [
 ]
 
 
-def _uuid_value(u: uuid.UUID, is_pg: bool) -> Any:
-    return u if is_pg else u.hex  # Django stores UUIDs as 32 hex characters on SQLite
-
-
 def _product(text: str | None) -> str:
     if text and ("贷" in text or "loan" in text.lower()):
         return Case.Product.LOAN
@@ -372,7 +366,6 @@ def _seal_rows(
     df: pl.DataFrame,
     custom_headers: list[str],
     sealer: Sealer,
-    is_pg: bool,
     today: date,
 ) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
     """Seal a batch's good rows into staging tuples (the hot loop of an import).
