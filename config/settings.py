@@ -74,8 +74,10 @@ INSTALLED_APPS = [
     "recoup.workdays",
     "recoup.clients",
     "recoup.cases",
+    "recoup.compliance",
     "recoup.intake",
     "recoup.allocation",
+    "recoup.contact",
     "recoup.web",
     "recoup.demo",
 ]
@@ -200,6 +202,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Intake limits (a bank file larger than this, or with more rows, is refused with a message).
 RECOUP_IMPORT_MAX_BYTES = env_int("RECOUP_IMPORT_MAX_MB", 1024) * (1 << 20)
 RECOUP_IMPORT_MAX_ROWS = env_int("RECOUP_IMPORT_MAX_ROWS", 2_000_000)
+# How long an allowed contact (a gate grant) holds its slot of the caps if its outcome is
+# never reported (a dialer that crashed mid-call): seconds.
+RECOUP_GATE_GRANT_SECONDS = env_int("RECOUP_GATE_GRANT_SECONDS", 180)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * (1 << 20)  # form fields; files stream to disk
 
 MONEY_MAX_DIGITS = 16

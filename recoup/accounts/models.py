@@ -91,6 +91,7 @@ class Role(models.Model):
         HQ = "hq", _("总公司")  # sees all branches
         CLIENT_USER = "client_user", _("委托方")  # read-only portal over own contracts
         SYSTEM_ADMIN = "system_admin", _("系统管理员")  # users and settings, no case content
+        COMPLIANCE_OFFICER = "compliance_officer", _("合规专员")  # compliance profiles, lexicon
 
     code = models.CharField(max_length=40, choices=Code.choices, unique=True)
     name = models.CharField(max_length=100)

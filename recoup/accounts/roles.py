@@ -48,6 +48,9 @@ ROLE_CAPABILITIES: dict[str, Capability] = {
     C.HQ: Capability("org", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE})),
     C.CLIENT_USER: Capability("client", frozenset({VIEW})),
     C.SYSTEM_ADMIN: Capability("none", frozenset()),
+    # Keeps the compliance profiles and the forbidden-word lexicon; reads cases to review
+    # refused contacts, never works them.
+    C.COMPLIANCE_OFFICER: Capability("org", frozenset({VIEW})),
 }
 
 # Navigation entries a role sees (the UI shell); policies still decide every request.
@@ -55,14 +58,23 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
     C.COLLECTOR: ("cases",),
     C.FIELD_COLLECTOR: ("cases",),
     C.TEAM_LEADER: ("cases", "allocation"),
-    C.SUPERVISOR: ("cases", "allocation", "intake", "people", "clients", "workdays"),
+    C.SUPERVISOR: ("cases", "allocation", "intake", "people", "clients", "workdays", "compliance"),
     C.ADMIN_ASSISTANT: ("cases", "intake", "clients"),
     C.QUALITY_INSPECTOR: ("cases",),
-    C.RISK_OFFICER: ("cases", "intake", "clients"),
-    C.BRANCH_MANAGER: ("cases", "allocation", "intake", "people", "clients", "workdays"),
-    C.HQ: ("cases", "allocation", "intake", "people", "clients", "workdays"),
+    C.RISK_OFFICER: ("cases", "intake", "clients", "compliance"),
+    C.BRANCH_MANAGER: (
+        "cases",
+        "allocation",
+        "intake",
+        "people",
+        "clients",
+        "workdays",
+        "compliance",
+    ),
+    C.HQ: ("cases", "allocation", "intake", "people", "clients", "workdays", "compliance"),
     C.CLIENT_USER: ("cases", "intake", "clients"),
-    C.SYSTEM_ADMIN: ("people", "clients", "workdays"),
+    C.SYSTEM_ADMIN: ("people", "clients", "workdays", "compliance"),
+    C.COMPLIANCE_OFFICER: ("cases", "compliance"),
 }
 
 
@@ -87,4 +99,5 @@ ROLE_NAMES_EN: dict[str, str] = {
     C.HQ: "Headquarters",
     C.CLIENT_USER: "Client (bank) user",
     C.SYSTEM_ADMIN: "System administrator",
+    C.COMPLIANCE_OFFICER: "Compliance officer",
 }

@@ -42,6 +42,9 @@ class Debtor(TimeStampedModel):
     gender = models.CharField(max_length=1, blank=True)  # "M"/"F" from the ID number
     province = models.CharField(_("省份"), max_length=20, blank=True)
     city = models.CharField(_("城市"), max_length=40, blank=True)
+    # The debtor's local time zone when it is not the agency's (IANA name; the compliance
+    # gate judges contact windows in it: COMPLIANCE.md CN-1, US-2).
+    time_zone = models.CharField(_("时区"), max_length=40, blank=True, db_default="")
 
     objects = TenantQuerySet.as_manager()
 
@@ -191,6 +194,17 @@ class Case(TimeStampedModel):
     period_ends_on = models.DateField(_("委案到期日"), null=True, blank=True)
     # Bumped by every allocation change: a run committed on a stale preview is refused.
     allocation_seq = models.PositiveIntegerField(default=0, db_default=0)
+    # Contact work (issue 5), kept on the case for the work queue's order and filters.
+    last_attempt_at = models.DateTimeField(_("最近联系时间"), null=True, blank=True)
+    last_conversation_at = models.DateTimeField(_("最近通话时间"), null=True, blank=True)
+    next_follow_up_at = models.DateTimeField(_("下次跟进"), null=True, blank=True)
+    overdue_reason = models.CharField(_("逾期原因"), max_length=16, blank=True, db_default="")
+    broken_promises = models.PositiveSmallIntegerField(_("违约承诺次数"), default=0, db_default=0)
+    # Two or more broken promises: at least 3 contacts a week (SPEC §3 step 7).
+    intensive_follow_up = models.BooleanField(_("密集跟进"), default=False, db_default=False)
+    # 失联: the debtor cannot be reached; information repair due every 5 days (SPEC §3.6).
+    lost_contact_since = models.DateTimeField(_("失联时间"), null=True, blank=True)
+    last_repair_at = models.DateTimeField(_("最近信息修复"), null=True, blank=True)
     # Extra columns of the bank's file kept as custom fields, sealed (they may hold anything).
     custom_sealed = models.BinaryField(null=True, blank=True)
 
@@ -316,6 +330,7 @@ class ContactPoint(TimeStampedModel):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLIENT)
     refused_contact = models.BooleanField(_("拒绝联系"), default=False)
     refused_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(_("时区"), max_length=40, blank=True, db_default="")
 
     objects = TenantQuerySet.as_manager()
 

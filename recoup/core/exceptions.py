@@ -29,3 +29,13 @@ class PermissionDenied(RecoupError):
 
 class InvalidTransition(RecoupError):
     code = "invalid_transition"
+
+
+class ValidationError(RecoupError):
+    """Bad input to a service, with the field it concerns when there is one (400/422)."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str = "", code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field

@@ -57,6 +57,7 @@ PEOPLE: list[tuple[str, str, tuple[str, ...], str | None, str | None, str | None
     ("hq", "总部·周总", (R.HQ,), "hq", None, None),
     ("sysadmin", "系统管理员", (R.SYSTEM_ADMIN,), "hq", None, None),
     ("risk", "风控·李敏", (R.RISK_OFFICER,), "hq", None, None),
+    ("compliance", "合规·陈静", (R.COMPLIANCE_OFFICER,), "hq", None, None),
     ("bj_manager", "北京·分公司经理", (R.BRANCH_MANAGER,), "bj", None, None),
     ("bj_supervisor", "北京·催收主管", (R.SUPERVISOR,), "bj", None, None),
     ("bj_assistant", "北京·协助行政", (R.ADMIN_ASSISTANT,), "bj", None, None),

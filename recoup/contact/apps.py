@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ContactConfig(AppConfig):
+    name = "recoup.contact"
+    label = "contact"
+
+    def ready(self) -> None:
+        from recoup.cases.history import register_history_provider
+        from recoup.contact.history import contact_history
+
+        register_history_provider(contact_history)

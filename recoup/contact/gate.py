@@ -1,0 +1,492 @@
+"""The compliance gate: one decision in front of every outbound contact (COMPLIANCE.md §D).
+
+``decide(ContactRequest(...))`` answers allow or refuse for a call (manual, click-to-dial,
+dialer, robot), SMS, email, IM, letter or field visit, with every refusing rule's code and
+reason, and logs the decision (``ContactDecision``) whatever the answer, with the versions
+of the compliance profiles it applied. The rules are the stacked parameters of the case's
+contract (``recoup.compliance.selectors.effective_rules``); nothing here is a legal number.
+
+Concurrency: a logged decision runs in one transaction holding the debtor's row lock
+(``SELECT … FOR NO KEY UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions serialise
+writers), and an allowed voice contact is a *grant* that takes one slot of the day's caps
+until its attempt is reported or it expires. Two collectors asking for the debtor's last slot
+in the same second therefore get one pass between them.
+
+``precheck`` runs the same rules without logging or reserving (the work queue uses it to
+show only cases contactable now).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+
+from recoup.accounts.roles import WORK
+from recoup.cases.models import Case, ContactPoint, Debtor, Hold
+from recoup.cases.permissions import user_can
+from recoup.compliance.params import VOICE_CHANNELS, parse_time
+from recoup.compliance.selectors import EffectiveRules, consent_covers, effective_rules
+from recoup.contact.models import (
+    FAILED_TO_REACH,
+    UNANSWERED,
+    ContactAttempt,
+    ContactDecision,
+)
+from recoup.contact.rules import reason
+from recoup.core.clock import now
+
+if TYPE_CHECKING:
+    from recoup.accounts.models import User
+
+CHANNEL_KIND = {
+    "call": "phone",
+    "robot": "phone",
+    "sms": "phone",
+    "im": "phone",
+    "email": "email",
+    "letter": "address",
+    "visit": "address",
+}
+DEBT_PARTIES = frozenset({ContactPoint.Role.DEBTOR, ContactPoint.Role.GUARANTOR})
+# A case in these states can be contacted (allocated and not finished).
+WORKABLE = frozenset({"assigned", "collecting", "promised", "on_plan"})
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    actor: User
+    case: Case
+    channel: str
+    contact_point: ContactPoint | None = None
+    at: datetime | None = None  # default: now
+    until: datetime | None = None  # end of a visit slot
+    mode: str = ""
+    participants: Sequence[User] = ()  # field-visit collectors
+    via: str = "ui"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def reason(self, language: str | None = None) -> str:
+        return reason(self.code, self.params, language)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "params": self.params}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    refusals: tuple[Refusal, ...]
+    notices: tuple[Refusal, ...]
+    profile_versions: dict[str, int]
+    zone: str = ""
+    record: ContactDecision | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.refusals]
+
+
+def grant_seconds() -> int:
+    return int(getattr(settings, "RECOUP_GATE_GRANT_SECONDS", 180))
+
+
+def decide(request: ContactRequest) -> Decision:
+    """Decide, log the decision and, when allowed, hold the grant's slot (one transaction)."""
+    at = request.at or now()
+    with transaction.atomic():
+        _lock_debtor(request.case.debtor_id)
+        # Judge the rows as they are now, under the lock, not as the caller loaded them.
+        request = replace(
+            request,
+            case=Case.objects.select_related("contract", "debtor").get(pk=request.case.pk),
+            contact_point=(
+                ContactPoint.objects.get(pk=request.contact_point.pk)
+                if request.contact_point is not None
+                else None
+            ),
+        )
+        decision = _evaluate(request, at)
+        expires_at = None
+        if decision.allowed:
+            expires_at = max(request.until or at, at) + timedelta(seconds=grant_seconds())
+        record = ContactDecision.objects.create(
+            organisation_id=request.case.organisation_id,
+            case=request.case,
+            debtor_id=request.case.debtor_id,
+            contact_point=request.contact_point,
+            actor=request.actor,
+            channel=request.channel,
+            mode=request.mode,
+            party_role=request.contact_point.role if request.contact_point else "",
+            at=at,
+            zone=decision.zone,
+            until=request.until,
+            allowed=decision.allowed,
+            rules=[r.as_dict() for r in decision.refusals],
+            notices=[n.as_dict() for n in decision.notices],
+            profile_versions=decision.profile_versions,
+            via=request.via,
+            expires_at=expires_at,
+        )
+    return Decision(
+        allowed=decision.allowed,
+        refusals=decision.refusals,
+        notices=decision.notices,
+        profile_versions=decision.profile_versions,
+        zone=decision.zone,
+        record=record,
+        expires_at=expires_at,
+    )
+
+
+def precheck(request: ContactRequest) -> Decision:
+    """The same rules, neither logged nor reserving a slot (for showing, never for dialling)."""
+    return _evaluate(request, request.at or now())
+
+
+def _lock_debtor(debtor_id: int) -> None:
+    if connection.vendor == "postgresql":
+        Debtor.objects.select_for_update(no_key=True).filter(pk=debtor_id).values_list("pk")[0]
+    # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+
+
+# --- evaluation -------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    request: ContactRequest
+    at: datetime
+    rules: EffectiveRules
+    zone: zoneinfo.ZoneInfo
+    local_day: date
+    refusals: list[Refusal] = field(default_factory=list)
+    notices: list[Refusal] = field(default_factory=list)
+
+    def refuse(self, code: str, **params: Any) -> None:
+        self.refusals.append(Refusal(code, params))
+
+    def note(self, code: str, **params: Any) -> None:
+        self.notices.append(Refusal(code, params))
+
+
+def _evaluate(request: ContactRequest, at: datetime) -> Decision:
+    case = request.case
+    rules = effective_rules(case.contract)
+    zones = _candidate_zones(request, rules)
+    ctx = _Context(
+        request=request,
+        at=at,
+        rules=rules,
+        zone=zones[0],
+        local_day=at.astimezone(zones[0]).date(),
+    )
+    if rules.missing or not rules.versions:
+        ctx.refuse(
+            "profile_missing", codes=", ".join(rules.missing) or case.contract.compliance_profile
+        )
+    if not user_can(request.actor, WORK, case):
+        ctx.refuse("not_permitted")
+    if case.status not in WORKABLE:
+        ctx.refuse("case_not_workable", status=case.status)
+    for hold_reason in _active_holds(case, at):
+        ctx.refuse("hold", reason=hold_reason)
+    _check_contact_point(ctx)
+    if not any(r.code in _STOPPERS for r in ctx.refusals):
+        # Timing and counters are only worked out (and shown) for a contact to this case's
+        # debtor by someone who works the case.
+        _check_window(ctx, zones)
+        _check_counters(ctx)
+        _check_third_party(ctx)
+        _check_visit(ctx)
+    return Decision(
+        allowed=not ctx.refusals,
+        refusals=tuple(ctx.refusals),
+        notices=tuple(ctx.notices),
+        profile_versions=rules.versions,
+        zone=str(ctx.zone),
+    )
+
+
+_STOPPERS = frozenset(
+    {"not_permitted", "contact_point_mismatch", "contact_point_kind", "contact_point_required"}
+)
+
+
+def _candidate_zones(request: ContactRequest, rules: EffectiveRules) -> list[zoneinfo.ZoneInfo]:
+    """The debtor's local time zone(s): the contact point's, the debtor's, the profile's.
+
+    With ``all_candidate_zones`` (US) every plausible zone must pass the window; otherwise
+    the most specific known zone decides.
+    """
+    known = [
+        z
+        for z in (
+            request.contact_point.time_zone if request.contact_point else "",
+            getattr(request.case.debtor, "time_zone", ""),
+        )
+        if z
+    ]
+    profile_zones = list(rules.get("time_zones") or []) or [settings.TIME_ZONE]
+    names = (
+        [*known, *profile_zones]
+        if rules.get("all_candidate_zones")
+        else known[:1] or profile_zones[:1]
+    )
+    seen: list[zoneinfo.ZoneInfo] = []
+    for name in dict.fromkeys(names):
+        try:
+            seen.append(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+    return seen or [zoneinfo.ZoneInfo(settings.TIME_ZONE)]
+
+
+def _active_holds(case: Case, at: datetime) -> list[str]:
+    return list(
+        Hold.objects.filter(case_id=case.pk, released_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .values_list("reason", flat=True)
+        .distinct()
+    )
+
+
+def _check_contact_point(ctx: _Context) -> None:
+    request = ctx.request
+    point = request.contact_point
+    kind = CHANNEL_KIND.get(request.channel, "")
+    if point is None:
+        if request.channel != "visit":  # a visit may go to the debtor's known address
+            ctx.refuse("contact_point_required", channel=request.channel)
+        return
+    if point.debtor_id != request.case.debtor_id:
+        ctx.refuse("contact_point_mismatch")
+        return
+    if point.kind != kind:
+        ctx.refuse("contact_point_kind", channel=request.channel, kind=kind)
+        return
+    if point.validity == ContactPoint.Validity.INVALID and request.channel in VOICE_CHANNELS | {
+        "sms",
+        "im",
+    }:
+        ctx.refuse("number_invalid")
+
+
+def _local_window(rules: EffectiveRules) -> tuple[time, time] | None:
+    start, end = rules.get("window_start"), rules.get("window_end")
+    if start is None and end is None:
+        return None
+    return parse_time(start or "00:00"), parse_time(end or "24:00")
+
+
+def _inside(moment: datetime, zone: zoneinfo.ZoneInfo, start: time, end: time) -> bool:
+    local = moment.astimezone(zone).time()
+    return start <= local and (end == time.max or local < end)
+
+
+def _check_window(ctx: _Context, zones: list[zoneinfo.ZoneInfo]) -> None:
+    request, rules = ctx.request, ctx.rules
+    if request.channel not in (rules.get("window_channels") or []):
+        return
+    blocked_days = rules.get("blocked_weekdays") or []
+    for zone in zones:
+        weekday = ctx.at.astimezone(zone).weekday()
+        if weekday in blocked_days:
+            ctx.refuse("blocked_weekday", weekday=weekday, zone=str(zone))
+            return
+    window = _local_window(rules)
+    if window is None:
+        return
+    start, end = window
+    until = request.until or ctx.at
+    for zone in zones:
+        ok = _inside(ctx.at, zone, start, end) and (
+            until == ctx.at
+            or (
+                _inside(until, zone, start, end)
+                and until.astimezone(zone).date() == ctx.at.astimezone(zone).date()
+            )
+        )
+        if ok:
+            continue
+        if rules.get("consent_overrides_window") and consent_covers(
+            debtor_id=request.case.debtor_id, channel=request.channel, at=ctx.at, until=until
+        ):
+            ctx.note("consent_window")
+            return
+        ctx.refuse(
+            "outside_window",
+            local_time=ctx.at.astimezone(zone).strftime("%H:%M:%S"),
+            zone=str(zone),
+            start=rules.get("window_start") or "00:00",
+            end=rules.get("window_end") or "24:00",
+        )
+        return
+
+
+def _day_bounds(ctx: _Context) -> tuple[datetime, datetime]:
+    start = datetime.combine(ctx.local_day, time.min, tzinfo=ctx.zone)
+    return start, start + timedelta(days=1)
+
+
+def _open_grants(ctx: _Context) -> Any:
+    """Grants given but not yet reported or expired: each holds a slot of the caps."""
+    day_start, day_end = _day_bounds(ctx)
+    return ContactDecision.objects.filter(
+        debtor_id=ctx.request.case.debtor_id,
+        allowed=True,
+        consumed_at__isnull=True,
+        expires_at__gt=ctx.at,
+        at__gte=day_start,
+        at__lt=day_end,
+    )
+
+
+def _check_counters(ctx: _Context) -> None:
+    request, rules = ctx.request, ctx.rules
+    debtor_id = request.case.debtor_id
+    point = request.contact_point
+    party = point.role if point else ContactPoint.Role.DEBTOR
+    voice = request.channel in VOICE_CHANNELS
+    day_start, day_end = _day_bounds(ctx)
+    today = ContactAttempt.objects.filter(
+        debtor_id=debtor_id, started_at__gte=day_start, started_at__lt=day_end
+    )
+    cap = rules.get("max_conversations_per_debtor_per_day")
+    if voice and cap is not None and party in DEBT_PARTIES:
+        talked = today.filter(debtor_conversation=True, channel__in=VOICE_CHANNELS).count()
+        pending = (
+            _open_grants(ctx)
+            .filter(channel__in=VOICE_CHANNELS, party_role__in=DEBT_PARTIES)
+            .count()
+        )
+        if talked + pending >= cap:
+            ctx.refuse("debtor_daily_cap", cap=cap, open=pending)
+    cap = rules.get("max_unanswered_per_number_per_day")
+    if voice and cap is not None and point is not None:
+        unanswered = today.filter(contact_point_id=point.pk, result__in=UNANSWERED).count()
+        pending = _open_grants(ctx).filter(contact_point_id=point.pk).count()
+        if unanswered + pending >= cap:
+            ctx.refuse("number_unanswered_cap", cap=cap)
+    cap = rules.get("sms_per_debtor_per_day")
+    if request.channel == "sms" and cap is not None:
+        sent = today.filter(channel="sms").count()
+        pending = _open_grants(ctx).filter(channel="sms").count()
+        if sent + pending >= cap:
+            ctx.refuse("sms_daily_cap", cap=cap)
+    if voice and party in DEBT_PARTIES:
+        _check_debt_calls(ctx)
+
+
+def _check_debt_calls(ctx: _Context) -> None:
+    """US Regulation F 1006.14(b)(2): 7 calls in 7 days per debt; 7-day cool-down."""
+    rules, case = ctx.rules, ctx.request.case
+    cap = rules.get("max_calls_per_debt_7d")
+    cooldown = rules.get("conversation_cooldown_days")
+    if cap is None and cooldown is None:
+        return
+    calls = ContactAttempt.objects.filter(case_id=case.pk, channel__in=VOICE_CHANNELS)
+    if cap is not None:
+        first_day = ctx.local_day - timedelta(days=6)
+        placed = calls.filter(local_day__gte=first_day, local_day__lte=ctx.local_day).count()
+        pending = ContactDecision.objects.filter(
+            case_id=case.pk,
+            allowed=True,
+            consumed_at__isnull=True,
+            expires_at__gt=ctx.at,
+            channel__in=VOICE_CHANNELS,
+        ).count()
+        if placed + pending >= cap:
+            ctx.refuse("calls_7d_cap", cap=cap)
+    if cooldown:
+        last = (
+            calls.filter(debtor_conversation=True, local_day__lte=ctx.local_day)
+            .order_by("-local_day")
+            .values_list("local_day", flat=True)
+            .first()
+        )
+        if last is not None and ctx.local_day < last + timedelta(days=cooldown):
+            ctx.refuse("conversation_cooldown", until=(last + timedelta(days=cooldown)).isoformat())
+
+
+def debtor_unreachable(debtor_id: int, failures: int, case: Case | None = None) -> bool:
+    """失联: every own number invalid, or the last ``failures`` attempts all failed, or a
+    supervisor marked the case lost-contact."""
+    if case is not None and case.lost_contact_since is not None:
+        return True
+    own_phones = list(
+        ContactPoint.objects.filter(
+            debtor_id=debtor_id, role=ContactPoint.Role.DEBTOR, kind=ContactPoint.Kind.PHONE
+        ).values_list("validity", flat=True)
+    )
+    if own_phones and all(v == ContactPoint.Validity.INVALID for v in own_phones):
+        return True
+    if failures <= 0:
+        return True
+    recent = list(
+        ContactAttempt.objects.filter(
+            debtor_id=debtor_id,
+            party_role=ContactPoint.Role.DEBTOR,
+            channel__in=VOICE_CHANNELS,
+        )
+        .order_by("-started_at", "-id")
+        .values_list("result", flat=True)[:failures]
+    )
+    return len(recent) == failures and all(r in FAILED_TO_REACH for r in recent)
+
+
+def _check_third_party(ctx: _Context) -> None:
+    point, rules = ctx.request.contact_point, ctx.rules
+    if point is None or point.role in DEBT_PARTIES:
+        return
+    if rules.get("third_party_contact_allowed") is False:
+        ctx.refuse("third_party_not_allowed")
+        return
+    if point.refused_contact:
+        ctx.refuse("third_party_refused")
+        return
+    failures = rules.get("third_party_unlock_failures")
+    if failures is not None and not debtor_unreachable(
+        ctx.request.case.debtor_id, failures, ctx.request.case
+    ):
+        ctx.refuse("third_party_locked", failures=failures)
+    cap = rules.get("max_conversations_per_third_party")
+    if cap is not None:
+        talked = ContactAttempt.objects.filter(contact_point_id=point.pk, conversation=True).count()
+        if talked >= cap:
+            ctx.refuse("third_party_cap", cap=cap)
+    ctx.note("third_party_script")
+
+
+def _check_visit(ctx: _Context) -> None:
+    request, rules = ctx.request, ctx.rules
+    if request.channel != "visit":
+        return
+    if request.until is None or request.until <= ctx.at:
+        ctx.refuse("visit_slot")
+    minimum = rules.get("visit_min_collectors")
+    if minimum:
+        day = ctx.local_day
+        eligible = {
+            p.pk
+            for p in request.participants
+            if p.status == "active"
+            and p.is_active
+            and p.organisation_id == request.case.organisation_id
+            and p.training_current(day)
+        }
+        if len(eligible) < minimum:
+            ctx.refuse("visit_collectors", min=minimum, count=len(eligible))

@@ -1,0 +1,55 @@
+"""Contact attempts and refused contacts as lines of the case history (the case timeline)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from recoup.cases.history import HistoryItem
+from recoup.contact.models import ContactAttempt, ContactDecision
+from recoup.contact.rules import reason
+
+if TYPE_CHECKING:
+    from recoup.cases.models import Case
+
+LIMIT = 200
+
+
+def contact_history(case: Case) -> list[HistoryItem]:
+    items: list[HistoryItem] = []
+    attempts = (
+        ContactAttempt.objects.filter(case_id=case.pk)
+        .select_related("actor")
+        .order_by("-started_at")[:LIMIT]
+    )
+    for attempt in attempts:
+        label = _("%(channel)s：%(result)s") % {
+            "channel": attempt.get_channel_display(),
+            "result": attempt.get_result_display(),
+        }
+        items.append(
+            HistoryItem(
+                occurred_at=attempt.started_at,
+                actor_label=str(attempt.actor),
+                label=label,
+                action="contact.attempt.recorded",
+            )
+        )
+    refused = (
+        ContactDecision.objects.filter(case_id=case.pk, allowed=False)
+        .select_related("actor")
+        .order_by("-at")[:LIMIT]
+    )
+    for decision in refused:
+        reasons = "；".join(reason(r["code"], r.get("params")) for r in decision.rules)
+        items.append(
+            HistoryItem(
+                occurred_at=decision.at,
+                actor_label=str(decision.actor),
+                label=_("联系被合规拦截（%(channel)s）：%(reasons)s")
+                % {"channel": decision.get_channel_display(), "reasons": reasons},
+                action="contact.decision.refused",
+            )
+        )
+    return items

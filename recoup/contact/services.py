@@ -1,0 +1,411 @@
+"""Recording contact work: attempts against their grants, promises to pay, follow-ups.
+
+Every outbound contact is asked of the gate first (``recoup.contact.gate.decide``); the
+attempt that follows names the grant (``ContactDecision``) that allowed it. Reporting the
+attempt releases the grant's slot and updates what the gate counts next time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from recoup.accounts.roles import WORK
+from recoup.audit.services import audit_record
+from recoup.cases.models import CASE_TRANSITIONS, Case, ContactPoint
+from recoup.cases.permissions import user_can
+from recoup.compliance.lexicon import scan
+from recoup.contact.gate import DEBT_PARTIES
+from recoup.contact.models import (
+    CONVERSATION,
+    ContactAttempt,
+    ContactDecision,
+    OverdueReason,
+    Promise,
+    Result,
+    seal_notes,
+)
+from recoup.core.clock import now
+from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError, ValidationError
+
+if TYPE_CHECKING:
+    from recoup.accounts.models import User
+
+# How far a reported start may precede the grant (clock skew between dialer and server).
+START_SKEW = timedelta(seconds=60)
+CHANNEL_RESULTS: dict[str, frozenset[str]] = {
+    "call": frozenset(
+        {
+            "debtor",
+            "third_party",
+            "no_answer",
+            "busy",
+            "off",
+            "invalid",
+            "wrong_person",
+            "refused",
+            "hung_up",
+            "voicemail",
+        }
+    ),
+    "sms": frozenset({"sent", "delivered", "failed"}),
+    "email": frozenset({"sent", "delivered", "failed"}),
+    "im": frozenset({"sent", "delivered", "failed"}),
+    "letter": frozenset({"sent", "delivered", "failed"}),
+    "visit": frozenset({"visit_met", "visit_not_met"}),
+}
+CHANNEL_RESULTS["robot"] = CHANNEL_RESULTS["call"]
+
+
+@dataclass(frozen=True)
+class PromiseInput:
+    amount: Decimal
+    due_on: date
+
+
+@dataclass(frozen=True)
+class AttemptInput:
+    result: str
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    call_id: str = ""
+    notes: str = ""
+    overdue_reason: str = ""
+    next_follow_up_at: datetime | None = None
+    promise: PromiseInput | None = None
+    third_party_refused: bool = False
+
+
+def parse_promise(amount: str, due_on: date | None) -> PromiseInput | None:
+    """A promise from form text; both empty = no promise; one without the other is an error."""
+    amount = (amount or "").strip().replace(",", "").replace("，", "")
+    if not amount and due_on is None:
+        return None
+    if not amount or due_on is None:
+        raise ValidationError(_("承诺还款须同时填写金额和日期。"), field="promise_amount")
+    try:
+        value = Decimal(amount).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValidationError(
+            _("承诺金额无效：%(value)s") % {"value": amount}, field="promise_amount"
+        ) from None
+    return PromiseInput(amount=value, due_on=due_on)
+
+
+def _validate(decision: ContactDecision, data: AttemptInput, case: Case, at: datetime) -> None:
+    if data.result not in CHANNEL_RESULTS.get(decision.channel, frozenset()):
+        raise ValidationError(
+            _("结果“%(result)s”不适用于渠道“%(channel)s”。")
+            % {
+                "result": dict(Result.choices).get(data.result, data.result),
+                "channel": decision.get_channel_display(),
+            },
+            field="result",
+        )
+    started = data.started_at or decision.at
+    if started < decision.at - START_SKEW or (
+        decision.expires_at is not None and started > decision.expires_at
+    ):
+        raise ValidationError(
+            _("联系开始时间不在合规放行的时段内（放行于 %(at)s，有效至 %(until)s）。")
+            % {"at": decision.at.isoformat(), "until": (decision.expires_at or at).isoformat()},
+            field="started_at",
+        )
+    if data.answered_at and data.answered_at < started:
+        raise ValidationError(_("接通时间早于开始时间。"), field="answered_at")
+    if data.ended_at and data.ended_at < (data.answered_at or started):
+        raise ValidationError(_("结束时间早于开始或接通时间。"), field="ended_at")
+    if data.overdue_reason and data.overdue_reason not in OverdueReason.values:
+        raise ValidationError(_("逾期原因无效。"), field="overdue_reason")
+    if data.next_follow_up_at and data.next_follow_up_at <= at:
+        raise ValidationError(_("下次跟进时间须在将来。"), field="next_follow_up_at")
+    if data.promise is not None:
+        if data.result != Result.DEBTOR_REACHED and data.result != Result.VISITED_MET:
+            raise ValidationError(_("只有与本人沟通后才能记录承诺还款。"), field="promise_amount")
+        if data.promise.amount <= 0:
+            raise ValidationError(_("承诺金额须大于 0。"), field="promise_amount")
+        if data.promise.amount > case.total_owed:
+            raise ValidationError(
+                _("承诺金额不能超过欠款总额 %(total)s。") % {"total": case.total_owed},
+                field="promise_amount",
+            )
+        if data.promise.due_on < at.date():
+            raise ValidationError(_("承诺日期不能早于今天。"), field="promise_due_on")
+    if data.third_party_refused and decision.party_role in ("", *DEBT_PARTIES):
+        raise ValidationError(
+            _("只有第三方联系人才能标记为拒绝联系。"), field="third_party_refused"
+        )
+
+
+def attempt_record(*, actor: User, decision: ContactDecision, data: AttemptInput) -> ContactAttempt:
+    """Record what happened after an allowed contact; idempotent by the decision and call id.
+
+    Reporting the same decision again with the same call id returns the stored attempt (a
+    dialer retrying); anything else about a reported decision is refused. Nothing is stored
+    when any part is invalid.
+    """
+    at = now()
+    if not decision.allowed:
+        raise RecoupError(_("该联系已被合规拦截，不能记录结果。"), code="refused_decision")
+    with transaction.atomic():
+        locked = ContactDecision.objects.select_for_update().get(pk=decision.pk)
+        existing = ContactAttempt.objects.filter(decision_id=locked.pk).first()
+        if existing is not None:
+            if data.call_id and existing.call_id == data.call_id:
+                return existing
+            raise RecoupError(_("该次联系的结果已经记录。"), code="already_reported")
+        case = Case.objects.select_for_update().get(pk=locked.case_id)
+        if locked.actor_id != actor.pk and not user_can(actor, WORK, case):
+            raise NotFound(_("案件不存在。"))
+        if (
+            data.call_id
+            and ContactAttempt.objects.filter(
+                organisation_id=case.organisation_id, call_id=data.call_id
+            ).exists()
+        ):
+            raise ValidationError(
+                _("通话编号 %(call_id)s 已被另一条联系记录使用。") % {"call_id": data.call_id},
+                field="call_id",
+            )
+        _validate(locked, data, case, at)
+        started = data.started_at or locked.at
+        point = (
+            ContactPoint.objects.select_for_update().get(pk=locked.contact_point_id)
+            if locked.contact_point_id
+            else None
+        )
+        third_party = bool(point and point.role not in DEBT_PARTIES)
+        hits = scan(case.organisation_id, data.notes, third_party=third_party)
+        conversation = data.result in CONVERSATION or data.result == Result.VISITED_MET
+        debtor_conversation = data.result == Result.DEBTOR_REACHED or (
+            data.result in {Result.REFUSED, Result.HUNG_UP} and not third_party
+        )
+        uid = uuid.uuid4()
+        attempt = ContactAttempt.objects.create(
+            organisation_id=case.organisation_id,
+            uid=uid,
+            case=case,
+            debtor_id=case.debtor_id,
+            contact_point=point,
+            decision=locked,
+            actor=actor,
+            channel=locked.channel,
+            mode=locked.mode,
+            party_role=locked.party_role,
+            call_id=data.call_id,
+            started_at=started,
+            answered_at=data.answered_at,
+            ended_at=data.ended_at,
+            local_day=started.astimezone(_zone_of(locked)).date(),
+            result=data.result,
+            conversation=conversation,
+            debtor_conversation=debtor_conversation,
+            overdue_reason=data.overdue_reason,
+            notes_sealed=seal_notes(uid, data.notes),
+            next_follow_up_at=data.next_follow_up_at,
+            lexicon_hits=[h.as_dict() for h in hits],
+            flagged_for_review=bool(hits),
+            third_party_refused=data.third_party_refused,
+        )
+        locked.consumed_at = at
+        locked.save(update_fields=["consumed_at"])
+        changes = _apply_to_contact_point(point, data, at)
+        status_from = case.status
+        _apply_to_case(case, attempt, data, at)
+        promise = None
+        if data.promise is not None:
+            promise = Promise.objects.create(
+                organisation_id=case.organisation_id,
+                case=case,
+                attempt=attempt,
+                amount=data.promise.amount,
+                due_on=data.promise.due_on,
+                created_by=actor,
+            )
+            _move(case, "promised")
+        case.save()
+        audit_record(
+            action="contact.attempt.recorded",
+            actor=actor,
+            organisation=case.organisation_id,
+            case_id=case.pk,
+            debtor_id=case.debtor_id,
+            object_type="contact_attempt",
+            object_id=attempt.pk,
+            data={
+                "decision": str(locked.uid),
+                "channel": attempt.channel,
+                "result": attempt.result,
+                "call_id": attempt.call_id,
+                "status": [status_from, case.status] if status_from != case.status else None,
+                "promise": {"amount": str(promise.amount), "due_on": promise.due_on.isoformat()}
+                if promise
+                else None,
+                "lexicon_hits": [h.category for h in hits],
+                "contact_point": changes,
+            },
+        )
+    return attempt
+
+
+def _zone_of(decision: ContactDecision) -> ZoneInfo:
+    try:
+        return ZoneInfo(decision.zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def _apply_to_contact_point(
+    point: ContactPoint | None, data: AttemptInput, at: datetime
+) -> dict[str, Any]:
+    if point is None:
+        return {}
+    changes: dict[str, Any] = {}
+    if data.result in {Result.INVALID_NUMBER, Result.WRONG_PERSON} and point.role == "debtor":
+        point.validity = ContactPoint.Validity.INVALID
+        changes["validity"] = point.validity
+    elif data.result == Result.DEBTOR_REACHED:
+        point.validity = ContactPoint.Validity.VALID
+        changes["validity"] = point.validity
+    elif data.result == Result.INVALID_NUMBER:
+        point.validity = ContactPoint.Validity.INVALID
+        changes["validity"] = point.validity
+    if data.third_party_refused:
+        point.refused_contact, point.refused_at = True, at
+        changes["refused_contact"] = True
+    if changes:
+        point.save(update_fields=[*{"validity", "refused_contact", "refused_at"}])
+    return changes
+
+
+def _move(case: Case, to_status: str) -> None:
+    if case.status != to_status and to_status in CASE_TRANSITIONS.get(case.status, frozenset()):
+        case.status, case.status_changed_at = to_status, now()
+
+
+def _apply_to_case(case: Case, attempt: ContactAttempt, data: AttemptInput, at: datetime) -> None:
+    if case.first_action_at is None:
+        case.first_action_at = attempt.started_at
+    if case.status == Case.Status.ASSIGNED:
+        _move(case, "collecting")
+    case.last_attempt_at = max(case.last_attempt_at or attempt.started_at, attempt.started_at)
+    if attempt.debtor_conversation:
+        case.last_conversation_at = attempt.started_at
+        case.lost_contact_since = None
+    if data.overdue_reason:
+        case.overdue_reason = data.overdue_reason
+    case.next_follow_up_at = data.next_follow_up_at
+
+
+# --- promises ---------------------------------------------------------------------------
+
+
+def promises_on_payment(*, case: Case, amount: Decimal, paid_on: date) -> list[Promise]:
+    """The hook the money issue calls when a payment is posted to a case.
+
+    Open promises, earliest first, absorb the amount:
+    a promise whose amount is covered is kept; a partly covered one records what was paid
+    and stays open until its date passes. Returns the promises that changed.
+    """
+    if amount <= 0:
+        return []
+    changed: list[Promise] = []
+    remaining = amount
+    with transaction.atomic():
+        open_promises = (
+            Promise.objects.select_for_update()
+            .filter(case_id=case.pk, status=Promise.Status.OPEN)
+            .order_by("due_on", "id")
+        )
+        for promise in open_promises:
+            if remaining <= 0:
+                break
+            take = min(remaining, promise.amount - promise.paid_amount)
+            promise.paid_amount += take
+            remaining -= take
+            if promise.paid_amount >= promise.amount:
+                promise.status, promise.evaluated_at = Promise.Status.KEPT, now()
+            promise.save(update_fields=["paid_amount", "status", "evaluated_at"])
+            changed.append(promise)
+            audit_record(
+                action="contact.promise.paid",
+                actor=None,
+                organisation=case.organisation_id,
+                case_id=case.pk,
+                object_type="promise",
+                object_id=promise.pk,
+                data={"paid": str(take), "status": promise.status, "paid_on": paid_on.isoformat()},
+            )
+        if any(p.status == Promise.Status.KEPT for p in changed):
+            fresh = Case.objects.select_for_update().get(pk=case.pk)
+            if (
+                fresh.status == Case.Status.PROMISED
+                and not Promise.objects.filter(case_id=case.pk, status=Promise.Status.OPEN).exists()
+            ):
+                _move(fresh, "collecting")
+                fresh.save(update_fields=["status", "status_changed_at"])
+    return changed
+
+
+INTENSIVE_AFTER_BROKEN = 2
+
+
+def promises_mark_broken(*, today: date) -> int:
+    """Open promises whose date has passed unpaid become broken (run daily by a task).
+
+    A case with 2 or more broken promises moves to intensive follow-up (SPEC §3 step 7), and
+    a follow-up call is due on it today.
+    """
+    count = 0
+    due = Promise.objects.filter(status=Promise.Status.OPEN, due_on__lt=today).values_list(
+        "pk", flat=True
+    )
+    for promise_id in list(due):
+        with transaction.atomic():
+            promise = Promise.objects.select_for_update().get(pk=promise_id)
+            if promise.status != Promise.Status.OPEN:
+                continue
+            promise.status, promise.evaluated_at = Promise.Status.BROKEN, now()
+            promise.save(update_fields=["status", "evaluated_at"])
+            Case.objects.filter(pk=promise.case_id).update(broken_promises=F("broken_promises") + 1)
+            case = Case.objects.select_for_update().get(pk=promise.case_id)
+            if case.broken_promises >= INTENSIVE_AFTER_BROKEN:
+                case.intensive_follow_up = True
+            if (
+                case.status == Case.Status.PROMISED
+                and not Promise.objects.filter(case_id=case.pk, status=Promise.Status.OPEN).exists()
+            ):
+                _move(case, "collecting")
+            case.save(update_fields=["intensive_follow_up", "status", "status_changed_at"])
+            audit_record(
+                action="contact.promise.broken",
+                actor=None,
+                organisation=case.organisation_id,
+                case_id=case.pk,
+                object_type="promise",
+                object_id=promise.pk,
+                data={
+                    "amount": str(promise.amount),
+                    "due_on": promise.due_on.isoformat(),
+                    "paid": str(promise.paid_amount),
+                    "broken_total": case.broken_promises,
+                    "intensive": case.intensive_follow_up,
+                },
+            )
+            count += 1
+    return count
+
+
+def require_worker(actor: User, case: Case) -> None:
+    if not user_can(actor, WORK, case):
+        raise PermissionDenied(_("您无权处理该案件。"))
