@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "recoup.intake",
     "recoup.allocation",
     "recoup.contact",
+    "recoup.messaging",
     "recoup.web",
     "recoup.demo",
 ]
@@ -205,6 +206,11 @@ RECOUP_IMPORT_MAX_ROWS = env_int("RECOUP_IMPORT_MAX_ROWS", 2_000_000)
 # How long an allowed contact (a gate grant) holds its slot of the caps if its outcome is
 # never reported (a dialer that crashed mid-call): seconds.
 RECOUP_GATE_GRANT_SECONDS = env_int("RECOUP_GATE_GRANT_SECONDS", 180)
+# SMS delivery (recoup.messaging.adapters): "file" (JSON lines under MEDIA_ROOT/outbox/),
+# "console" (the log) or "http" (a gateway: POSTs signed JSON, signed delivery callbacks).
+RECOUP_SMS_BACKEND = env_str("RECOUP_SMS_BACKEND", "file")
+RECOUP_SMS_GATEWAY_URL = env_str("RECOUP_SMS_GATEWAY_URL", "")
+RECOUP_SMS_GATEWAY_SECRET = env_secret("RECOUP_SMS_GATEWAY_SECRET", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * (1 << 20)  # form fields; files stream to disk
 
 MONEY_MAX_DIGITS = 16

@@ -13,6 +13,10 @@ urlpatterns = [
     path("intake/", include("recoup.intake.urls")),
     path("allocation/", include("recoup.allocation.urls")),
     path("workdays/", include("recoup.workdays.urls")),
+    path("messaging/", include("recoup.messaging.urls")),
+    path("work/", include("recoup.contact.urls")),
+    path("compliance/", include("recoup.compliance.urls")),
+    path("recordings/", include("recoup.contact.recording_urls")),
     path("", include("recoup.web.urls")),
 ]
 

@@ -55,12 +55,22 @@ ROLE_CAPABILITIES: dict[str, Capability] = {
 
 # Navigation entries a role sees (the UI shell); policies still decide every request.
 ROLE_NAV: dict[str, tuple[str, ...]] = {
-    C.COLLECTOR: ("cases",),
-    C.FIELD_COLLECTOR: ("cases",),
-    C.TEAM_LEADER: ("cases", "allocation"),
-    C.SUPERVISOR: ("cases", "allocation", "intake", "people", "clients", "workdays", "compliance"),
-    C.ADMIN_ASSISTANT: ("cases", "intake", "clients"),
-    C.QUALITY_INSPECTOR: ("cases",),
+    C.COLLECTOR: ("work", "cases"),
+    C.FIELD_COLLECTOR: ("work", "cases"),
+    C.TEAM_LEADER: ("work", "team_figures", "cases", "allocation"),
+    C.SUPERVISOR: (
+        "team_figures",
+        "cases",
+        "allocation",
+        "intake",
+        "people",
+        "clients",
+        "workdays",
+        "compliance",
+        "messaging",
+    ),
+    C.ADMIN_ASSISTANT: ("cases", "intake", "clients", "messaging"),
+    C.QUALITY_INSPECTOR: ("cases", "compliance"),
     C.RISK_OFFICER: ("cases", "intake", "clients", "compliance"),
     C.BRANCH_MANAGER: (
         "cases",
@@ -70,11 +80,21 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "clients",
         "workdays",
         "compliance",
+        "messaging",
     ),
-    C.HQ: ("cases", "allocation", "intake", "people", "clients", "workdays", "compliance"),
+    C.HQ: (
+        "cases",
+        "allocation",
+        "intake",
+        "people",
+        "clients",
+        "workdays",
+        "compliance",
+        "messaging",
+    ),
     C.CLIENT_USER: ("cases", "intake", "clients"),
     C.SYSTEM_ADMIN: ("people", "clients", "workdays", "compliance"),
-    C.COMPLIANCE_OFFICER: ("cases", "compliance"),
+    C.COMPLIANCE_OFFICER: ("cases", "compliance", "messaging"),
 }
 
 

@@ -39,6 +39,12 @@ class CollectorProfile(TimeStampedModel):
     )
     skills = models.JSONField(_("技能"), default=list, blank=True)  # e.g. ["legal", "cantonese"]
     weight = models.PositiveSmallIntegerField(_("权重"), default=1)
+    # Daily work targets shown to the collector and their team leader (SPEC §6: 200+
+    # attempts and 50+ effective calls a day when not set).
+    daily_attempts_target = models.PositiveIntegerField(_("每日拨打目标"), null=True, blank=True)
+    daily_effective_target = models.PositiveIntegerField(
+        _("每日有效通话目标"), null=True, blank=True
+    )
 
     objects = TenantQuerySet.as_manager()
 

@@ -107,6 +107,7 @@ def api_case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
     out["contacts"] = [
         ContactOut(
             id=c.id,
+            uid=c.uid,
             kind=c.kind,
             role=c.role,
             label=c.label,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +22,11 @@ ACTION_LABELS: dict[str, Promise] = {
     "cases.contact.unmasked": _("查看完整联系方式"),
     "cases.debtor.unmasked": _("查看完整债务人信息"),
 }
+
+
+def register_action_labels(labels: Mapping[str, Promise]) -> None:
+    """Apps above ``cases`` name their own audit actions (from ``AppConfig.ready``)."""
+    ACTION_LABELS.update(labels)
 
 
 def action_label(action: str) -> str:

@@ -308,8 +308,9 @@ class ContactPoint(TimeStampedModel):
         INVALID = "invalid", _("无效")  # empty number, wrong person, returned mail
 
     class Source(models.TextChoices):
-        CLIENT = "client", _("委托方提供")  # in the bank's batch file
-        COLLECTOR = "collector", _("催收员获取")  # learned during work
+        CLIENT = "client", _("委托方提供")  # in the bank's batch file or sent later
+        DEBTOR = "debtor", _("债务人提供")  # the debtor gave it (e.g. a new number)
+        COLLECTOR = "collector", _("催收员获取")  # learned in the collector's own conversation
         REPAIR = "repair", _("信息修复")  # information repair (信息修复)
 
     # The debtor's tenant, copied for single-column scoping: no index of its own (the

@@ -42,6 +42,7 @@ class CasePage(Schema):
 
 class ContactOut(Schema):
     id: int
+    uid: str  # what the dialer sends to POST /api/v1/contact/authorize
     kind: str
     role: str
     label: str

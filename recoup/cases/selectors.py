@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from recoup.accounts.roles import UNMASK, VIEW
+from recoup.accounts.roles import UNMASK, VIEW, WORK
 from recoup.audit.selectors import audit_events_for_case
 from recoup.cases import pii
 from recoup.cases.history import HistoryItem, action_label, extra_history
@@ -153,6 +153,7 @@ def hold_get_for_case(case: Case, hold_id: int) -> Hold:
 @dataclass
 class ContactRow:
     id: int
+    uid: str
     kind: str
     kind_label: str
     role: str
@@ -176,6 +177,7 @@ class CaseDetail:
     history: list[AuditEvent | HistoryItem]
     can_unmask: bool
     can_hold: bool
+    can_work: bool = False
     other_cases: list[Case] = field(default_factory=list)
 
 
@@ -203,6 +205,7 @@ def case_detail_for_user(user: User, case: Case) -> CaseDetail:
         contacts.append(
             ContactRow(
                 id=cp.pk,
+                uid=str(cp.uid),
                 kind=cp.kind,
                 kind_label=cp.get_kind_display(),
                 role=cp.role,
@@ -252,6 +255,7 @@ def case_detail_for_user(user: User, case: Case) -> CaseDetail:
         ),
         can_unmask=user_can(user, UNMASK, case),
         can_hold=user_can(user, "hold", case),
+        can_work=user_can(user, WORK, case) and not case.is_terminal,
         other_cases=others,
     )
 

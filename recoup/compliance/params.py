@@ -150,11 +150,9 @@ def _clean_one(param: Param, value: Any) -> Any:
             try:
                 value = int(str(value).strip())
             except ValueError:
-                raise ParamError(
-                    _("%(name)s 须为不小于 0 的整数") % {"name": param.label}
-                ) from None
+                raise ParamError(_("%(name)s须为不小于 0 的整数") % {"name": param.label}) from None
             if value < 0:
-                raise ParamError(_("%(name)s 须为不小于 0 的整数") % {"name": param.label})
+                raise ParamError(_("%(name)s须为不小于 0 的整数") % {"name": param.label})
         return value
     if kind == "bool":
         if isinstance(value, bool):
@@ -164,13 +162,13 @@ def _clean_one(param: Param, value: Any) -> Any:
             return True
         if text in {"false", "0", "no", "否"}:
             return False
-        raise ParamError(_("%(name)s 须为是或否") % {"name": param.label})
+        raise ParamError(_("%(name)s须为是或否") % {"name": param.label})
     if kind == "time":
         try:
             parsed = parse_time(value)
         except ParamError:
             raise ParamError(
-                _("%(name)s 须为 HH:MM 格式的时间，如 08:00") % {"name": param.label}
+                _("%(name)s须为 HH:MM 格式的时间，如 08:00") % {"name": param.label}
             ) from None
         return "24:00" if parsed == time.max else parsed.strftime("%H:%M")
     items = _as_list(value)
@@ -178,7 +176,7 @@ def _clean_one(param: Param, value: Any) -> Any:
         bad = [c for c in items if c not in CHANNELS]
         if bad:
             raise ParamError(
-                _("%(name)s 含未知渠道：%(bad)s") % {"name": param.label, "bad": ", ".join(bad)}
+                _("%(name)s含未知渠道：%(bad)s") % {"name": param.label, "bad": ", ".join(bad)}
             )
         return sorted(set(items), key=CHANNELS.index)
     if kind == "weekdays":
@@ -186,10 +184,10 @@ def _clean_one(param: Param, value: Any) -> Any:
             days = sorted({int(d) for d in items})
         except ValueError:
             raise ParamError(
-                _("%(name)s 须为 0（周一）到 6（周日）") % {"name": param.label}
+                _("%(name)s须为 0（周一）到 6（周日）") % {"name": param.label}
             ) from None
         if any(d not in WEEKDAYS for d in days):
-            raise ParamError(_("%(name)s 须为 0（周一）到 6（周日）") % {"name": param.label})
+            raise ParamError(_("%(name)s须为 0（周一）到 6（周日）") % {"name": param.label})
         return days
     if kind == "zones":
         zones = []
@@ -198,7 +196,7 @@ def _clean_one(param: Param, value: Any) -> Any:
                 zoneinfo.ZoneInfo(zone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 raise ParamError(
-                    _("%(name)s 含未知时区：%(bad)s") % {"name": param.label, "bad": zone}
+                    _("%(name)s含未知时区：%(bad)s") % {"name": param.label, "bad": zone}
                 ) from None
             zones.append(zone)
         return zones

@@ -6,13 +6,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext_lazy as _lazy
 
-from recoup.compliance.models import ComplianceProfile, ConsentRecord, ProfileVersion
-from recoup.compliance.params import stack
+from recoup.clients.models import Contract
+from recoup.compliance.models import (
+    ComplianceProfile,
+    ConsentRecord,
+    LexiconCategory,
+    LexiconTerm,
+    ProfileVersion,
+)
+from recoup.compliance.params import (
+    BY_NAME,
+    CHANNEL_LABELS,
+    CHANNELS,
+    PARAMS,
+    WEEKDAYS,
+    describe,
+    stack,
+)
+from recoup.core.exceptions import NotFound
 
 if TYPE_CHECKING:
-    from recoup.clients.models import Contract
+    from recoup.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -80,3 +98,346 @@ def profiles_for(organisation_id: int) -> QuerySet[ComplianceProfile]:
 
 def latest_version(profile: ComplianceProfile) -> ProfileVersion | None:
     return profile.versions.order_by("-number").first()
+
+
+# --- The compliance officer's screens (profiles, contract stacks, the lexicon) ---------------
+
+_WEEKDAY_NAMES: tuple[Any, ...] = (
+    _lazy("周一"),
+    _lazy("周二"),
+    _lazy("周三"),
+    _lazy("周四"),
+    _lazy("周五"),
+    _lazy("周六"),
+    _lazy("周日"),
+)
+NOT_SET = "—"
+
+
+def weekday_label(day: int) -> str:
+    return str(_WEEKDAY_NAMES[day]) if 0 <= day < len(_WEEKDAY_NAMES) else str(day)
+
+
+def weekday_choices() -> list[tuple[str, Any]]:
+    return [(str(day), _WEEKDAY_NAMES[day]) for day in WEEKDAYS]
+
+
+def channel_choices() -> list[tuple[str, Any]]:
+    return [(channel, CHANNEL_LABELS[channel]) for channel in CHANNELS]
+
+
+def param_display(name: str, value: Any) -> str:
+    """A parameter value as the compliance officer reads it (channels and weekdays named)."""
+    if value is None:
+        return NOT_SET
+    param = BY_NAME.get(name)
+    kind = param.kind if param else ""
+    if kind == "bool":
+        return str(_gettext("是") if value else _gettext("否"))
+    if kind == "channels":
+        return _gettext("、").join(str(CHANNEL_LABELS.get(c, c)) for c in value) or NOT_SET
+    if kind == "weekdays":
+        return _gettext("、").join(weekday_label(int(d)) for d in value) or NOT_SET
+    if kind == "zones":
+        return ", ".join(str(z) for z in value) or NOT_SET
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """One parameter of the catalogue with the value a profile version gives it (or none)."""
+
+    name: str
+    label: str
+    help: str
+    value: Any
+    display: str
+
+    @property
+    def is_set(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    name: str
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """A version of a profile and what it changed against the one before (v1: everything)."""
+
+    version: ProfileVersion
+    changes: list[ParamChange]
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    profile: ComplianceProfile
+    current: ProfileVersion | None
+
+
+@dataclass(frozen=True)
+class StackEntry:
+    code: str
+    profile: ComplianceProfile | None  # None: the contract names a profile that does not exist
+
+
+@dataclass(frozen=True)
+class ContractStack:
+    """Which profiles a contract stacks: the codes it names, plus its own override profile."""
+
+    contract: Contract
+    entries: list[StackEntry]
+    override: ComplianceProfile | None
+
+    @property
+    def missing(self) -> list[str]:
+        return [entry.code for entry in self.entries if entry.profile is None]
+
+
+@dataclass(frozen=True)
+class EffectiveCell:
+    display: str
+    is_set: bool
+    won: bool
+
+
+@dataclass(frozen=True)
+class EffectiveRow:
+    """One parameter of a contract's stack: the value in force and the profiles it came from."""
+
+    name: str
+    label: str
+    display: str
+    sources: list[str]  # profile codes whose value is (part of) the effective one
+    cells: list[EffectiveCell]  # one per layer, in stack order
+
+
+@dataclass(frozen=True)
+class EffectivePreview:
+    stack: ContractStack
+    layers: list[tuple[ComplianceProfile, ProfileVersion]]
+    rules: EffectiveRules
+    rows: list[EffectiveRow]
+
+
+def param_values(params: dict[str, Any]) -> list[ParamValue]:
+    """Every catalogue parameter, in catalogue order, with the value ``params`` gives it."""
+    return [
+        ParamValue(
+            name=p.name,
+            label=str(p.label),
+            help=str(p.help),
+            value=params.get(p.name),
+            display=param_display(p.name, params.get(p.name)),
+        )
+        for p in PARAMS
+    ]
+
+
+def params_diff(before: dict[str, Any], after: dict[str, Any]) -> list[ParamChange]:
+    """The parameters whose value differs, in catalogue order (unknown names last)."""
+    names = [p.name for p in PARAMS] + sorted((set(before) | set(after)) - set(BY_NAME))
+    return [
+        ParamChange(
+            name=name,
+            label=describe(name),
+            before=param_display(name, before.get(name)),
+            after=param_display(name, after.get(name)),
+        )
+        for name in names
+        if before.get(name) != after.get(name)
+    ]
+
+
+def _org_id(user: User) -> int | None:
+    """The user's agency; a login without one reads nothing here."""
+    org_id: int | None = user.organisation_id
+    return org_id
+
+
+def _profiles(user: User) -> QuerySet[ComplianceProfile]:
+    org_id = _org_id(user)
+    if org_id is None:
+        return ComplianceProfile.objects.none()
+    return ComplianceProfile.objects.for_org(org_id).select_related("contract", "contract__client")
+
+
+def profile_list_for_user(user: User) -> list[ProfileRow]:
+    """The organisation's profiles, jurisdictions first, then contract overrides."""
+    profiles = (
+        _profiles(user)
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=ProfileVersion.objects.select_related("created_by").order_by("-number"),
+            )
+        )
+        .order_by(F("contract_id").asc(nulls_first=True), "code")
+    )
+    rows = []
+    for profile in profiles:
+        versions = list(profile.versions.all())
+        rows.append(ProfileRow(profile=profile, current=versions[0] if versions else None))
+    return rows
+
+
+def profile_get_for_user(user: User, profile_id: int) -> ComplianceProfile:
+    """A profile of the user's organisation; another agency's is "not found" like a missing one."""
+    profile = _profiles(user).filter(pk=profile_id).first()
+    if profile is None:
+        raise NotFound(_gettext("合规配置不存在。"))
+    return profile
+
+
+def profile_history(profile: ComplianceProfile) -> list[VersionRow]:
+    """Every version of a profile, newest first, each with its changes against the previous."""
+    versions = list(
+        ProfileVersion.objects.for_org(profile.organisation_id)
+        .filter(profile=profile)
+        .select_related("created_by")
+        .order_by("number")
+    )
+    rows: list[VersionRow] = []
+    previous: dict[str, Any] = {}
+    for version in versions:
+        rows.append(VersionRow(version=version, changes=params_diff(previous, version.params)))
+        previous = version.params
+    rows.reverse()
+    return rows
+
+
+def _contracts(org_id: int | None) -> QuerySet[Contract]:
+    if org_id is None:
+        return Contract.objects.none()
+    return (
+        Contract.objects.for_org(org_id)
+        .select_related("client", "compliance_override")
+        .order_by("client__name", "number")
+    )
+
+
+def _stack_of(contract: Contract, by_code: dict[str, ComplianceProfile]) -> ContractStack:
+    override: ComplianceProfile | None = getattr(contract, "compliance_override", None)
+    return ContractStack(
+        contract=contract,
+        entries=[StackEntry(code, by_code.get(code)) for code in profile_codes(contract)],
+        override=override,
+    )
+
+
+def contract_stacks_for_user(user: User) -> list[ContractStack]:
+    """Every contract of the organisation with the profiles it stacks (missing ones marked)."""
+    org_id = _org_id(user)
+    if org_id is None:
+        return []
+    by_code = {p.code: p for p in ComplianceProfile.objects.for_org(org_id)}
+    return [_stack_of(contract, by_code) for contract in _contracts(org_id)]
+
+
+def contracts_using_profile(profile: ComplianceProfile) -> list[Contract]:
+    """The contracts whose rules this profile is part of (named in the stack or own override)."""
+    return [
+        contract
+        for contract in _contracts(profile.organisation_id)
+        if profile.contract_id == contract.pk or profile.code in profile_codes(contract)
+    ]
+
+
+def contract_get_for_compliance(user: User, contract_id: int) -> Contract:
+    contract = _contracts(_org_id(user)).filter(pk=contract_id).first()
+    if contract is None:
+        raise NotFound(_gettext("合作协议不存在。"))
+    return contract
+
+
+def _contributes(name: str, value: Any, effective: Any) -> bool:
+    """Whether a layer's value is the one in force (for a union: any part of it)."""
+    if BY_NAME[name].combine == "union":
+        return bool(set(map(str, value)) & set(map(str, effective)))
+    return bool(value == effective)
+
+
+def effective_preview(contract: Contract) -> EffectivePreview:
+    """A contract's effective rules with, per parameter, each layer's value and the winner.
+
+    The effective values are the gate's own (``effective_rules``); the layers are the newest
+    versions of the profiles in the stack, the contract's override last.
+    """
+    rules = effective_rules(contract)
+    by_code = {p.code: p for p in ComplianceProfile.objects.for_org(contract.organisation_id)}
+    stack_ = _stack_of(contract, by_code)
+    profiles = [e.profile for e in stack_.entries if e.profile is not None]
+    if stack_.override is not None and stack_.override not in profiles:
+        profiles.append(stack_.override)
+    layers: list[tuple[ComplianceProfile, ProfileVersion]] = []
+    for profile in profiles:
+        version = latest_version(profile)
+        if version is not None:
+            layers.append((profile, version))
+    rows: list[EffectiveRow] = []
+    for param in PARAMS:
+        name = param.name
+        effective = rules.params.get(name)
+        cells: list[EffectiveCell] = []
+        sources: list[str] = []
+        for profile, version in layers:
+            value = version.params.get(name)
+            won = (
+                value is not None and effective is not None and _contributes(name, value, effective)
+            )
+            if won:
+                sources.append(profile.code)
+            cells.append(EffectiveCell(param_display(name, value), value is not None, won))
+        rows.append(
+            EffectiveRow(
+                name=name,
+                label=str(param.label),
+                display=param_display(name, effective),
+                sources=sources,
+                cells=cells,
+            )
+        )
+    return EffectivePreview(stack=stack_, layers=layers, rules=rules, rows=rows)
+
+
+def lexicon_for_user(user: User) -> QuerySet[LexiconCategory]:
+    """The organisation's forbidden-word categories with their terms."""
+    org_id = _org_id(user)
+    if org_id is None:
+        return LexiconCategory.objects.none()
+    return (
+        LexiconCategory.objects.for_org(org_id)
+        .prefetch_related(Prefetch("terms", queryset=LexiconTerm.objects.order_by("term")))
+        .annotate(
+            severity=Case(
+                When(tier=LexiconCategory.Tier.RED_LINE, then=Value(0)),
+                When(tier=LexiconCategory.Tier.SERIOUS, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("severity", "code")
+    )
+
+
+def lexicon_category_get_for_user(user: User, category_id: int) -> LexiconCategory:
+    category = lexicon_for_user(user).filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(_gettext("禁语类别不存在。"))
+    return category
+
+
+def lexicon_term_get_for_user(user: User, term_id: int) -> LexiconTerm:
+    org_id = _org_id(user)
+    terms = (
+        LexiconTerm.objects.for_org(org_id) if org_id is not None else LexiconTerm.objects.none()
+    )
+    term = terms.select_related("category").filter(pk=term_id).first()
+    if term is None:
+        raise NotFound(_gettext("禁语不存在。"))
+    return term

@@ -27,7 +27,7 @@ from recoup.compliance.models import (
 )
 from recoup.compliance.params import CHANNELS, ParamError, clean_params
 from recoup.core.clock import now
-from recoup.core.exceptions import PermissionDenied, ValidationError
+from recoup.core.exceptions import NotFound, PermissionDenied, ValidationError
 
 if TYPE_CHECKING:
     from recoup.accounts.models import User
@@ -140,6 +140,10 @@ def profile_save(
     """
     _require_editor(actor)
     org_id = organisation if isinstance(organisation, int) else organisation.pk
+    if actor.organisation_id != org_id or (
+        contract is not None and contract.organisation_id != org_id
+    ):
+        raise PermissionDenied(_("只能修改本机构的合规配置。"))
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,49}", code):
         raise ValidationError(_("配置代码只能使用小写字母、数字和连字符。"), field="code")
     if not note.strip():
@@ -154,6 +158,11 @@ def profile_save(
             code=code,
             defaults={"name": name or code, "jurisdiction": jurisdiction, "contract": contract},
         )
+        if not created and contract is not None and profile.contract_id != contract.pk:
+            raise ValidationError(
+                _("配置代码 %(code)s 已被使用，不能作为该合同的专属配置。") % {"code": code},
+                field="code",
+            )
         latest = (
             ProfileVersion.objects.select_for_update().filter(profile=profile).order_by("-number")
         ).first()
@@ -245,6 +254,7 @@ def lexicon_term_add(
     *, actor: User, category: LexiconCategory, term: str, is_pattern: bool = False
 ) -> LexiconTerm:
     _require_editor(actor)
+    _require_same_org(actor, category.organisation_id)
     term = term.strip()
     if not term:
         raise ValidationError(_("请输入词语。"), field="term")
@@ -277,6 +287,7 @@ def lexicon_term_add(
 
 def lexicon_term_remove(*, actor: User, term: LexiconTerm) -> None:
     _require_editor(actor)
+    _require_same_org(actor, term.organisation_id)
     with transaction.atomic():
         audit_record(
             action="compliance.lexicon_term.removed",
@@ -287,3 +298,73 @@ def lexicon_term_remove(*, actor: User, term: LexiconTerm) -> None:
             data={"category": term.category.code, "term": term.term},
         )
         term.delete()
+
+
+def _require_same_org(actor: User, organisation_id: int) -> None:
+    # Another agency's profile or contract is "not found", the same answer as a missing one.
+    if actor.organisation_id != organisation_id:
+        raise NotFound(_("合规配置不存在。"))
+
+
+def profile_update(
+    *, actor: User, profile: ComplianceProfile, params: dict[str, Any], note: str
+) -> ProfileVersion:
+    """A new version of an existing profile, as the compliance officer edited it.
+
+    An edit that changes nothing is refused: a version records a decision, not a click.
+    """
+    _require_editor(actor)
+    _require_same_org(actor, profile.organisation_id)
+    try:
+        cleaned = clean_params(params)
+    except ParamError as exc:
+        raise ValidationError(str(exc), field="params") from exc
+    current = ProfileVersion.objects.filter(profile=profile).order_by("-number").first()
+    if current is not None and current.params == cleaned:
+        raise ValidationError(_("参数没有变化，未保存新版本。"), field="params")
+    return profile_save(
+        actor=actor,
+        organisation=profile.organisation_id,
+        code=profile.code,
+        params=params,
+        note=note,
+    )
+
+
+def contract_override_code(contract: Contract) -> str:
+    """A free profile code for a contract's own profile: ``contract-<number>`` when it can be."""
+    slug = re.sub(r"[^a-z0-9]+", "-", contract.number.lower()).strip("-")
+    candidates = [f"contract-{slug}"[:50].rstrip("-")] if slug else []
+    candidates += [f"contract-{contract.pk}"] + [f"contract-{contract.pk}-{n}" for n in range(2, 9)]
+    taken = set(
+        ComplianceProfile.objects.for_org(contract.organisation_id)
+        .filter(code__in=candidates)
+        .values_list("code", flat=True)
+    )
+    for code in candidates:
+        if code not in taken:
+            return code
+    raise ValidationError(_("无法为该合作协议生成配置代码。"), field="code")
+
+
+def contract_override_create(
+    *, actor: User, contract: Contract, params: dict[str, Any], note: str
+) -> ProfileVersion:
+    """The contract's own profile (合同约定), stacked on top of the profiles it names.
+
+    It can only tighten: stacked profiles combine most-restrictive-wins (``params.stack``).
+    """
+    _require_editor(actor)
+    _require_same_org(actor, contract.organisation_id)
+    if ComplianceProfile.objects.filter(contract=contract).exists():
+        raise ValidationError(_("该合作协议已有自己的合规配置，请直接修改。"), field="contract")
+    return profile_save(
+        actor=actor,
+        organisation=contract.organisation_id,
+        code=contract_override_code(contract),
+        params=params,
+        note=note,
+        name=(_("合作协议 %(number)s 约定") % {"number": contract.number})[:100],
+        jurisdiction=ComplianceProfile.Jurisdiction.CONTRACT,
+        contract=contract,
+    )

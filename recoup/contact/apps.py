@@ -6,7 +6,8 @@ class ContactConfig(AppConfig):
     label = "contact"
 
     def ready(self) -> None:
-        from recoup.cases.history import register_history_provider
-        from recoup.contact.history import contact_history
+        from recoup.cases.history import register_action_labels, register_history_provider
+        from recoup.contact.history import ACTION_LABELS, contact_history
 
         register_history_provider(contact_history)
+        register_action_labels(ACTION_LABELS)

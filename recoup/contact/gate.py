@@ -366,13 +366,11 @@ def _check_counters(ctx: _Context) -> None:
         debtor_id=debtor_id, started_at__gte=day_start, started_at__lt=day_end
     )
     cap = rules.get("max_conversations_per_debtor_per_day")
-    if voice and cap is not None and party in DEBT_PARTIES:
+    if voice and cap is not None:
+        # Every voice contact counts, a third party's too: the debtor may answer a relative's
+        # phone (a debtor conversation), so a 4th such call could be the 4th conversation.
         talked = today.filter(debtor_conversation=True, channel__in=VOICE_CHANNELS).count()
-        pending = (
-            _open_grants(ctx)
-            .filter(channel__in=VOICE_CHANNELS, party_role__in=DEBT_PARTIES)
-            .count()
-        )
+        pending = _open_grants(ctx).filter(channel__in=VOICE_CHANNELS).count()
         if talked + pending >= cap:
             ctx.refuse("debtor_daily_cap", cap=cap, open=pending)
     cap = rules.get("max_unanswered_per_number_per_day")
@@ -399,18 +397,22 @@ def _check_debt_calls(ctx: _Context) -> None:
     if cap is None and cooldown is None:
         return
     calls = ContactAttempt.objects.filter(case_id=case.pk, channel__in=VOICE_CHANNELS)
+    pending = ContactDecision.objects.filter(
+        case_id=case.pk,
+        allowed=True,
+        consumed_at__isnull=True,
+        expires_at__gt=ctx.at,
+        channel__in=VOICE_CHANNELS,
+    ).count()
     if cap is not None:
         first_day = ctx.local_day - timedelta(days=6)
         placed = calls.filter(local_day__gte=first_day, local_day__lte=ctx.local_day).count()
-        pending = ContactDecision.objects.filter(
-            case_id=case.pk,
-            allowed=True,
-            consumed_at__isnull=True,
-            expires_at__gt=ctx.at,
-            channel__in=VOICE_CHANNELS,
-        ).count()
         if placed + pending >= cap:
             ctx.refuse("calls_7d_cap", cap=cap)
+    if cooldown and pending:
+        # A call granted and not yet reported may be a conversation under way; a second call
+        # now could fall inside its cool-down. Wait for its result (or its grant to expire).
+        ctx.refuse("call_open")
     if cooldown:
         last = (
             calls.filter(debtor_conversation=True, local_day__lte=ctx.local_day)
@@ -466,7 +468,15 @@ def _check_third_party(ctx: _Context) -> None:
     cap = rules.get("max_conversations_per_third_party")
     if cap is not None:
         talked = ContactAttempt.objects.filter(contact_point_id=point.pk, conversation=True).count()
-        if talked >= cap:
+        # A grant not yet reported may be that conversation: it holds the slot.
+        pending = ContactDecision.objects.filter(
+            contact_point_id=point.pk,
+            allowed=True,
+            consumed_at__isnull=True,
+            expires_at__gt=ctx.at,
+            channel__in=[*VOICE_CHANNELS, "visit"],
+        ).count()
+        if talked + pending >= cap:
             ctx.refuse("third_party_cap", cap=cap)
     ctx.note("third_party_script")
 

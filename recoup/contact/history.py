@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from recoup.cases.history import HistoryItem
 from recoup.contact.models import ContactAttempt, ContactDecision
@@ -14,6 +15,18 @@ if TYPE_CHECKING:
     from recoup.cases.models import Case
 
 LIMIT = 200
+
+ACTION_LABELS = {
+    "contact.attempt.recorded": gettext_lazy("记录联系结果"),
+    "contact.promise.paid": gettext_lazy("承诺还款收到还款"),
+    "contact.promise.broken": gettext_lazy("承诺还款违约"),
+    "contact.repair.recorded": gettext_lazy("信息修复"),
+    "contact.lost_contact.marked": gettext_lazy("标记失联"),
+    "contact.lost_contact.cleared": gettext_lazy("取消失联标记"),
+    "contact.recording.uploaded": gettext_lazy("上传录音"),
+    "contact.recording.played": gettext_lazy("播放录音"),
+    "contact.recording.purged": gettext_lazy("录音到期清除"),
+}
 
 
 def contact_history(case: Case) -> list[HistoryItem]:

@@ -310,3 +310,82 @@ def seal_notes(attempt_uid: uuid.UUID, text: str) -> bytes | None:
     if not text:
         return None
     return crypto.seal(text.encode(), aad=b"attempt-notes:" + str(attempt_uid).encode())
+
+
+class Recording(models.Model):
+    """The recording of a call, uploaded by the call system and matched by its call id.
+
+    The file lives under ``MEDIA_ROOT/recordings/<org>/<yyyy>/<mm>/<uid>``; ``sha256`` is the
+    checksum the call system sent and the upload was verified against. ``retain_until`` is
+    fixed at upload from the profile's ``recording_retention_days`` (CN-5: at least 2 years;
+    US-12: 3 years after the call): nothing deletes the file before that day.
+    """
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    attempt = models.OneToOneField(
+        ContactAttempt, on_delete=models.PROTECT, related_name="recording"
+    )
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+    file = models.FileField(max_length=255)
+    retain_until = models.DateField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The purge job's scan: recordings past their retention.
+            models.Index(fields=["retain_until"], name="recording_retain_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"recording {self.uid}"
+
+
+class InfoRepair(models.Model):
+    """An information-repair attempt (信息修复) on a lost-contact case (SPEC §3 step 6).
+
+    Recorded whether or not it found anything; a found contact point names its lawful source
+    (the client, the debtor, the collector's own conversation).
+    """
+
+    class Outcome(models.TextChoices):
+        FOUND = "found", _("找到新联系方式")
+        NOT_FOUND = "not_found", _("未找到")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="repairs")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
+    channel = models.CharField(_("查找途径"), max_length=100)  # e.g. 委托方补充资料, 本人告知
+    contact_point = models.ForeignKey(
+        "cases.ContactPoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"repair {self.case_id} {self.outcome}"

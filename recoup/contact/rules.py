@@ -37,6 +37,9 @@ REASONS: dict[str, Any] = {
     "third_party_cap": _("与该第三方的通话已达上限 %(cap)s 次。"),
     "calls_7d_cap": _("该笔债务连续 7 日内的拨打已达上限 %(cap)s 次。"),
     "conversation_cooldown": _("与债务人通话后的冷静期内，%(until)s 前不得再拨打。"),
+    "call_open": _(
+        "该笔债务另有一通已放行、尚未回报结果的呼叫（可能正在与债务人通话），请待其结果回报后再拨打。"
+    ),
     "visit_collectors": _("外访须至少 %(min)s 名在岗且培训有效的催收员，目前为 %(count)s 名。"),
     "visit_slot": _("外访须填写开始和结束时间，且结束晚于开始。"),
     "sms_daily_cap": _("该债务人今日短信已达上限 %(cap)s 条。"),

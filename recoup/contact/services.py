@@ -24,14 +24,17 @@ from recoup.audit.services import audit_record
 from recoup.cases.models import CASE_TRANSITIONS, Case, ContactPoint
 from recoup.cases.permissions import user_can
 from recoup.compliance.lexicon import scan
-from recoup.contact.gate import DEBT_PARTIES
+from recoup.contact.gate import DEBT_PARTIES, debtor_unreachable
 from recoup.contact.models import (
     CONVERSATION,
+    FAILED_TO_REACH,
     ContactAttempt,
     ContactDecision,
+    InfoRepair,
     OverdueReason,
     Promise,
     Result,
+    SavedQueueView,
     seal_notes,
 )
 from recoup.core.clock import now
@@ -64,6 +67,8 @@ CHANNEL_RESULTS: dict[str, frozenset[str]] = {
     "visit": frozenset({"visit_met", "visit_not_met"}),
 }
 CHANNEL_RESULTS["robot"] = CHANNEL_RESULTS["call"]
+# Consecutive failures after which a case is marked lost-contact (中银协 2026's example).
+LOST_CONTACT_AFTER_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -302,9 +307,20 @@ def _apply_to_case(case: Case, attempt: ContactAttempt, data: AttemptInput, at: 
     if attempt.debtor_conversation:
         case.last_conversation_at = attempt.started_at
         case.lost_contact_since = None
+    elif (
+        case.lost_contact_since is None
+        and attempt.party_role in ("", ContactPoint.Role.DEBTOR)
+        and attempt.result in FAILED_TO_REACH
+        and debtor_unreachable(case.debtor_id, LOST_CONTACT_AFTER_FAILURES)
+    ):
+        # 失联: every own number invalid or the last attempts all failed.
+        case.lost_contact_since = attempt.started_at
     if data.overdue_reason:
         case.overdue_reason = data.overdue_reason
-    case.next_follow_up_at = data.next_follow_up_at
+    if data.next_follow_up_at is not None or attempt.channel in {"call", "robot", "visit"}:
+        # A call or visit sets the next follow-up (cleared when none was agreed); an SMS or
+        # letter leaves it as it was.
+        case.next_follow_up_at = data.next_follow_up_at
 
 
 # --- promises ---------------------------------------------------------------------------
@@ -409,3 +425,124 @@ def promises_mark_broken(*, today: date) -> int:
 def require_worker(actor: User, case: Case) -> None:
     if not user_can(actor, WORK, case):
         raise PermissionDenied(_("您无权处理该案件。"))
+
+
+# --- information repair and lost contact -------------------------------------------------
+
+LAWFUL_REPAIR_SOURCES = frozenset(
+    {ContactPoint.Source.CLIENT, ContactPoint.Source.DEBTOR, ContactPoint.Source.COLLECTOR}
+)
+
+
+@dataclass(frozen=True)
+class NewContact:
+    kind: str
+    value: str
+    role: str
+    source: str
+    name: str = ""
+    label: str = ""
+
+
+def repair_record(
+    *,
+    actor: User,
+    case: Case,
+    outcome: str,
+    channel: str,
+    note: str = "",
+    new_contact: NewContact | None = None,
+) -> InfoRepair:
+    """Record an information-repair attempt (信息修复), adding what it found, if anything.
+
+    Only lawful sources are accepted (the client, the debtor, the collector's own
+    conversation; never address books or bought data: COMPLIANCE.md CN-4, CN-16).
+    """
+    require_worker(actor, case)
+    if outcome not in InfoRepair.Outcome.values:
+        raise ValidationError(_("请选择修复结果。"), field="outcome")
+    if not channel.strip():
+        raise ValidationError(_("请填写查找途径。"), field="channel")
+    if outcome == InfoRepair.Outcome.FOUND and new_contact is None:
+        raise ValidationError(_("找到新联系方式时请填写该联系方式。"), field="value")
+    if new_contact is not None and new_contact.source not in LAWFUL_REPAIR_SOURCES:
+        raise ValidationError(
+            _("联系方式来源必须合法：委托方提供、债务人提供或催收员通话获取。"), field="source"
+        )
+    from recoup.cases.services import contact_point_add
+
+    with transaction.atomic():
+        point = None
+        if new_contact is not None and outcome == InfoRepair.Outcome.FOUND:
+            try:
+                point = contact_point_add(
+                    debtor=case.debtor,
+                    kind=new_contact.kind,
+                    value=new_contact.value,
+                    role=new_contact.role,
+                    name=new_contact.name,
+                    label=new_contact.label,
+                    source=new_contact.source,
+                    actor=actor,
+                )
+            except RecoupError as exc:
+                raise ValidationError(exc.message, field="value") from exc
+        repair = InfoRepair.objects.create(
+            organisation_id=case.organisation_id,
+            case=case,
+            actor=actor,
+            outcome=outcome,
+            channel=channel.strip(),
+            contact_point=point,
+            note=note.strip(),
+        )
+        Case.objects.filter(pk=case.pk).update(last_repair_at=repair.created_at)
+        audit_record(
+            action="contact.repair.recorded",
+            actor=actor,
+            organisation=case.organisation_id,
+            case_id=case.pk,
+            object_type="info_repair",
+            object_id=repair.pk,
+            data={
+                "outcome": outcome,
+                "channel": channel.strip(),
+                "contact_point": point.pk if point else None,
+            },
+        )
+    return repair
+
+
+def case_mark_lost_contact(*, actor: User, case: Case, lost: bool) -> None:
+    """Mark or clear 失联 by hand (a supervisor's or collector's judgement, audited)."""
+    require_worker(actor, case)
+    with transaction.atomic():
+        value = now() if lost else None
+        Case.objects.filter(pk=case.pk).update(lost_contact_since=value)
+        audit_record(
+            action="contact.lost_contact.marked" if lost else "contact.lost_contact.cleared",
+            actor=actor,
+            organisation=case.organisation_id,
+            case_id=case.pk,
+        )
+
+
+# --- saved queue views -------------------------------------------------------------------
+
+
+def saved_view_save(*, user: User, name: str, filters: dict[str, Any]) -> SavedQueueView:
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("请填写视图名称。"), field="name")
+    view, _created = SavedQueueView.objects.update_or_create(
+        user=user,
+        name=name,
+        defaults={"organisation_id": user.organisation_id or 0, "filters": filters},
+    )
+    return view
+
+
+def saved_view_delete(*, user: User, view: SavedQueueView) -> None:
+    if view.user_id != user.pk:
+        raise PermissionDenied(_("只能删除自己的视图。"))
+    view.delete()

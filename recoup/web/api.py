@@ -18,6 +18,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from recoup.accounts.models import User
 from recoup.accounts.services import api_token_authenticate
 from recoup.cases.api import router as cases_router
+from recoup.contact.api import router as contact_router
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
 from recoup.intake.api import router as intake_router
 
@@ -72,6 +73,7 @@ def api_me(request: HttpRequest) -> dict[str, Any]:
 
 api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/intake", intake_router)
+api.add_router("/v1/contact", contact_router)
 
 
 @api.exception_handler(ValidationError)

@@ -18,12 +18,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     codes = user.role_codes
     entries: dict[str, tuple[str, str]] = {
+        "work": (_("我的队列"), reverse("contact:queue")),
+        "team_figures": (_("今日作业量"), reverse("contact:team")),
         "cases": (_("案件"), reverse("cases:case-list")),
+        "messaging": (_("短信与信函模板"), reverse("messaging:template-list")),
         "people": (_("人员"), reverse("people:people-list")),
         "clients": (_("委托方与合作协议"), reverse("clients:contract-list")),
         "intake": (_("案件导入"), reverse("intake:job-list")),
         "allocation": (_("分案"), reverse("allocation:index")),
         "workdays": (_("工作日历"), reverse("workdays:calendar")),
+        "compliance": (_("合规"), reverse("compliance:index")),
     }
     wanted: list[str] = []
     for code in sorted(codes):

@@ -1,0 +1,39 @@
+"""Daily contact housekeeping, run once a day after midnight (cron or a scheduler):
+
+- open promises whose date has passed unpaid become broken; two broken promises put the case
+  in intensive follow-up (SPEC §3 step 7);
+- recordings past their retention are purged, each with an audited purge record (never one
+  inside its retention: COMPLIANCE.md CN-5, US-12).
+
+The queue itself shows promises due today, follow-ups that have come, lost-contact cases
+whose information repair is late and calls not recorded the same day, from the data, so
+nothing else needs a batch job.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from recoup.contact.recordings import recording_purge_expired
+from recoup.contact.services import promises_mark_broken
+from recoup.core.clock import now
+
+
+class Command(BaseCommand):
+    help = "Mark unpaid promises past their date as broken; purge expired recordings (daily)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--today", type=date.fromisoformat, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        today = options["today"] or now().astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+        broken = promises_mark_broken(today=today)
+        purged = recording_purge_expired(today=today)
+        self.stdout.write(
+            f"{today}: {broken} promise(s) marked broken, {purged} recording(s) purged"
+        )

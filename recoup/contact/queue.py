@@ -1,0 +1,418 @@
+"""The collector's work queue (我的队列): open cases contactable now, in a transparent order.
+
+Each case gets a priority score from named parts, and the queue shows the parts as its
+reasons, so a collector (and their supervisor) can see why a case is where it is:
+
+- a promise due today (承诺今日到期) and promises broken (intensive follow-up, SPEC §3.7);
+- an agreed follow-up time that has come (约定回访);
+- SLA deadlines: the first action within 2 hours of allocation, the first full round;
+- information repair due on lost-contact cases (every 5 days, SPEC §3.6);
+- overdue days and amount (SPEC §3.5 "按照欠款时间的先后、金额大小");
+- time since the last contact;
+- best contact hours: the hours at which the debtor has answered before.
+
+"Contactable now" is the gate's pre-check for the whole queue at once (no hold, window
+open, the debtor's daily conversation cap not reached); cases that are not contactable are
+counted and listed apart with the reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import ExtractHour
+from django.utils.translation import gettext as _
+
+from recoup.accounts.roles import WORK
+from recoup.cases.models import Case, Hold
+from recoup.cases.permissions import cases_user_can
+from recoup.compliance.params import VOICE_CHANNELS, parse_time
+from recoup.compliance.selectors import EffectiveRules, effective_rules
+from recoup.contact.gate import WORKABLE
+from recoup.contact.models import ContactAttempt, ContactDecision, Promise
+from recoup.contact.rules import reason
+from recoup.core.clock import now
+
+if TYPE_CHECKING:
+    from recoup.accounts.models import User
+
+REPAIR_EVERY_DAYS = 5
+INTENSIVE_CONTACTS_PER_WEEK = 3
+BEST_HOURS_LOOKBACK_DAYS = 60
+
+
+@dataclass
+class QueueFilters:
+    stage: str = ""
+    status: str = ""
+    only: str = ""  # promise_today, broken, intensive, follow_up, sla, lost_contact, fresh
+    q: str = ""
+    show_blocked: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+@dataclass
+class Reason:
+    code: str
+    label: str
+    points: int
+
+
+@dataclass
+class QueueRow:
+    case: Case
+    score: int
+    reasons: list[Reason] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # why it cannot be contacted now
+
+    @property
+    def contactable(self) -> bool:
+        return not self.blocked
+
+    def has(self, code: str) -> bool:
+        return any(r.code == code for r in self.reasons)
+
+
+@dataclass
+class Queue:
+    rows: list[QueueRow]
+    blocked: list[QueueRow]
+    total_open: int
+    at: datetime
+
+
+def _local(at: datetime) -> datetime:
+    return at.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+def _window_open(rules: EffectiveRules, at: datetime) -> str:
+    """ "" when calls are allowed now under these rules, else the refusal reason."""
+    if rules.missing or not rules.versions:
+        return reason("profile_missing", {"codes": ", ".join(rules.missing)})
+    if "call" not in (rules.get("window_channels") or []):
+        return ""
+    zones = rules.get("time_zones") or [settings.TIME_ZONE]
+    start = parse_time(rules.get("window_start") or "00:00")
+    end = parse_time(rules.get("window_end") or "24:00")
+    for name in zones if rules.get("all_candidate_zones") else zones[:1]:
+        moment = at.astimezone(zoneinfo.ZoneInfo(name))
+        if moment.weekday() in (rules.get("blocked_weekdays") or []):
+            return reason("blocked_weekday", {"weekday": moment.weekday()})
+        local = moment.time()
+        if not (start <= local and (end == time.max or local < end)):
+            return reason(
+                "outside_window",
+                {
+                    "local_time": local.strftime("%H:%M:%S"),
+                    "zone": name,
+                    "start": rules.get("window_start") or "00:00",
+                    "end": rules.get("window_end") or "24:00",
+                },
+            )
+    return ""
+
+
+def my_queue(user: User, filters: QueueFilters | None = None, at: datetime | None = None) -> Queue:
+    """The user's open, workable cases (their own for a collector), scored and pre-checked."""
+    filters = filters or QueueFilters()
+    at = at or now()
+    local_now = _local(at)
+    today = local_now.date()
+    day_start = datetime.combine(today, time.min, tzinfo=local_now.tzinfo)
+    cases = (
+        cases_user_can(user, WORK)
+        .filter(assignee_id=user.pk, status__in=WORKABLE)
+        .select_related("contract", "client")
+        .only(
+            "id",
+            "client_case_number",
+            "status",
+            "stage",
+            "overdue_days",
+            "total_owed",
+            "currency",
+            "debtor_id",
+            "contract_id",
+            "client_id",
+            "assigned_at",
+            "first_action_at",
+            "first_action_due_at",
+            "first_round_due_at",
+            "last_attempt_at",
+            "last_conversation_at",
+            "next_follow_up_at",
+            "broken_promises",
+            "intensive_follow_up",
+            "lost_contact_since",
+            "last_repair_at",
+            "overdue_reason",
+            "client__name",
+            "contract__compliance_profile",
+            "contract__organisation_id",
+            "contract__number",
+        )
+    )
+    if filters.stage:
+        cases = cases.filter(stage=filters.stage)
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.q:
+        cases = cases.filter(client_case_number__icontains=filters.q.strip())
+    case_list = list(cases)
+    ids = [c.pk for c in case_list]
+    debtor_ids = {c.debtor_id for c in case_list}
+
+    held = set(
+        Hold.objects.filter(case_id__in=ids, released_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .values_list("case_id", flat=True)
+    )
+    promises_today = dict(
+        Promise.objects.filter(case_id__in=ids, status=Promise.Status.OPEN, due_on=today)
+        .values("case_id")
+        .annotate(total=Sum("amount"))
+        .values_list("case_id", "total")
+    )
+    talked_today: dict[int, int] = defaultdict(int)
+    for debtor_id, n in (
+        ContactAttempt.objects.filter(
+            debtor_id__in=debtor_ids,
+            started_at__gte=day_start,
+            debtor_conversation=True,
+            channel__in=VOICE_CHANNELS,
+        )
+        .values("debtor_id")
+        .annotate(n=Count("id"))
+        .values_list("debtor_id", "n")
+    ):
+        talked_today[debtor_id] += n
+    for debtor_id, n in (
+        ContactDecision.objects.filter(
+            debtor_id__in=debtor_ids,
+            allowed=True,
+            consumed_at__isnull=True,
+            expires_at__gt=at,
+            channel__in=VOICE_CHANNELS,
+        )
+        .values("debtor_id")
+        .annotate(n=Count("id"))
+        .values_list("debtor_id", "n")
+    ):
+        talked_today[debtor_id] += n
+    week_start = day_start - timedelta(days=local_now.weekday())
+    contacts_this_week = dict(
+        ContactAttempt.objects.filter(
+            case_id__in=[c.pk for c in case_list if c.intensive_follow_up],
+            started_at__gte=week_start,
+        )
+        .values("case_id")
+        .annotate(n=Count("id"))
+        .values_list("case_id", "n")
+    )
+    best_hours = _best_hours(ids, at)
+    rules_by_contract: dict[int, EffectiveRules] = {}
+    window_by_contract: dict[int, str] = {}
+
+    rows: list[QueueRow] = []
+    blocked: list[QueueRow] = []
+    for case in case_list:
+        if case.contract_id not in rules_by_contract:
+            rules = effective_rules(case.contract)
+            rules_by_contract[case.contract_id] = rules
+            window_by_contract[case.contract_id] = _window_open(rules, at)
+        rules = rules_by_contract[case.contract_id]
+        row = _score(
+            case,
+            at=at,
+            today=today,
+            promise_today=promises_today.get(case.pk),
+            week_contacts=contacts_this_week.get(case.pk, 0),
+            best_hours=best_hours.get(case.pk, set()),
+            local_hour=local_now.hour,
+        )
+        if case.pk in held:
+            row.blocked.append(_("停催中"))
+        if window_by_contract[case.contract_id]:
+            row.blocked.append(window_by_contract[case.contract_id])
+        cap = rules.get("max_conversations_per_debtor_per_day")
+        if cap is not None and talked_today.get(case.debtor_id, 0) >= cap:
+            row.blocked.append(reason("debtor_daily_cap", {"cap": cap, "open": 0}))
+        if not _matches(row, filters):
+            continue
+        (rows if row.contactable else blocked).append(row)
+    rows.sort(key=lambda r: (-r.score, r.case.pk))
+    blocked.sort(key=lambda r: (-r.score, r.case.pk))
+    return Queue(rows=rows, blocked=blocked, total_open=len(case_list), at=at)
+
+
+def _matches(row: QueueRow, filters: QueueFilters) -> bool:
+    only = filters.only
+    if not only:
+        return True
+    wanted = {
+        "promise_today": "promise_today",
+        "broken": "broken",
+        "intensive": "intensive",
+        "follow_up": "follow_up",
+        "sla": "first_action",
+        "lost_contact": "repair_due",
+        "fresh": "never_contacted",
+    }.get(only)
+    if only == "sla":
+        return row.has("first_action") or row.has("first_round")
+    if only == "lost_contact":
+        return row.case.lost_contact_since is not None
+    return wanted is not None and row.has(wanted)
+
+
+def _best_hours(case_ids: list[int], at: datetime) -> dict[int, set[int]]:
+    """Hours (local) at which each case's debtor answered in the last 60 days."""
+    if not case_ids:
+        return {}
+    out: dict[int, set[int]] = defaultdict(set)
+    rows = (
+        ContactAttempt.objects.filter(
+            case_id__in=case_ids,
+            debtor_conversation=True,
+            started_at__gte=at - timedelta(days=BEST_HOURS_LOOKBACK_DAYS),
+        )
+        .annotate(hour=ExtractHour("started_at", tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)))
+        .values_list("case_id", "hour")
+        .distinct()
+    )
+    for case_id, hour in rows:
+        out[case_id].add(int(hour))
+    return out
+
+
+def _score(
+    case: Case,
+    *,
+    at: datetime,
+    today: date,
+    promise_today: Any,
+    week_contacts: int,
+    best_hours: set[int],
+    local_hour: int,
+) -> QueueRow:
+    reasons: list[Reason] = []
+
+    def add(code: str, label: str, points: int) -> None:
+        reasons.append(Reason(code, label, points))
+
+    if promise_today is not None:
+        add("promise_today", _("承诺今日到期（%(amount)s）") % {"amount": promise_today}, 1000)
+    if case.intensive_follow_up:
+        short = max(0, INTENSIVE_CONTACTS_PER_WEEK - week_contacts)
+        add(
+            "intensive",
+            _("密集跟进：违约 %(broken)s 次，本周已联系 %(done)s/%(target)s")
+            % {
+                "broken": case.broken_promises,
+                "done": week_contacts,
+                "target": INTENSIVE_CONTACTS_PER_WEEK,
+            },
+            500 + 150 * short,
+        )
+    elif case.broken_promises:
+        add("broken", _("违约承诺 %(n)s 次") % {"n": case.broken_promises}, 400)
+    if case.next_follow_up_at is not None and case.next_follow_up_at <= at:
+        add("follow_up", _("约定回访时间已到（%(at)s）") % {"at": _hm(case.next_follow_up_at)}, 600)
+    if case.first_action_at is None:
+        if case.first_action_due_at is not None:
+            late = case.first_action_due_at <= at
+            add(
+                "first_action",
+                (_("首催已超时（期限 %(due)s）") if late else _("首催期限 %(due)s"))
+                % {"due": _hm(case.first_action_due_at)},
+                900 if late else 700,
+            )
+        else:
+            add("never_contacted", _("尚未联系"), 300)
+    elif case.first_round_due_at is not None and case.last_attempt_at is None:
+        add("first_round", _("首轮期限 %(due)s") % {"due": _hm(case.first_round_due_at)}, 350)
+    if case.lost_contact_since is not None:
+        last = case.last_repair_at or case.lost_contact_since
+        if at - last >= timedelta(days=REPAIR_EVERY_DAYS):
+            add("repair_due", _("失联：信息修复已逾期（上次 %(at)s）") % {"at": _hm(last)}, 450)
+    overdue_points = min(200, case.overdue_days * 200 // 360)
+    if overdue_points:
+        add("overdue", _("逾期 %(days)s 天") % {"days": case.overdue_days}, overdue_points)
+    amount = float(case.total_owed or 0)
+    amount_points = int(min(200, 40 * math.log10(1 + amount / 100))) if amount > 0 else 0
+    if amount_points:
+        add("amount", _("欠款 %(amount)s") % {"amount": case.total_owed}, amount_points)
+    if case.last_attempt_at is not None:
+        days = (at - case.last_attempt_at).days
+        if days >= 1:
+            add(
+                "since_contact",
+                _("距上次联系 %(days)s 天") % {"days": days},
+                min(200, 20 * days),
+            )
+    if local_hour in best_hours:
+        add("best_hour", _("该时段曾接通"), 100)
+    return QueueRow(case=case, score=sum(r.points for r in reasons), reasons=reasons)
+
+
+def _hm(moment: datetime) -> str:
+    local = _local(moment)
+    return local.strftime("%m-%d %H:%M")
+
+
+# --- daily figures ----------------------------------------------------------------------
+
+
+@dataclass
+class DailyFigures:
+    attempts: int
+    effective: int
+    attempts_target: int
+    effective_target: int
+
+    @property
+    def attempts_pct(self) -> int:
+        return min(100, self.attempts * 100 // self.attempts_target) if self.attempts_target else 0
+
+    @property
+    def effective_pct(self) -> int:
+        return (
+            min(100, self.effective * 100 // self.effective_target) if self.effective_target else 0
+        )
+
+
+DEFAULT_ATTEMPTS_TARGET = 200  # SPEC §6: 200+ attempts a day
+DEFAULT_EFFECTIVE_TARGET = 50  # and 50+ effective calls
+
+
+def daily_figures(users: list[User], day: date) -> dict[int, DailyFigures]:
+    """Attempts and effective calls (conversations with the debtor) of each user on ``day``."""
+    ids = [u.pk for u in users]
+    counts: dict[int, dict[str, Any]] = {
+        row["actor_id"]: dict(row)
+        for row in ContactAttempt.objects.filter(actor_id__in=ids, local_day=day)
+        .values("actor_id")
+        .annotate(n=Count("id"), effective=Count("id", filter=Q(debtor_conversation=True)))
+    }
+    out: dict[int, DailyFigures] = {}
+    for user in users:
+        profile = getattr(user, "collector_profile", None)
+        row: dict[str, Any] = counts.get(user.pk, {})
+        out[user.pk] = DailyFigures(
+            attempts=row.get("n", 0),
+            effective=row.get("effective", 0),
+            attempts_target=getattr(profile, "daily_attempts_target", None)
+            or DEFAULT_ATTEMPTS_TARGET,
+            effective_target=getattr(profile, "daily_effective_target", None)
+            or DEFAULT_EFFECTIVE_TARGET,
+        )
+    return out

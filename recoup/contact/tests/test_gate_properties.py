@@ -1,0 +1,551 @@
+"""Property tests of the compliance gate: no random schedule of attempts passes a cap or window.
+
+Hypothesis draws a schedule (moments over two or three days, collectors, numbers, results,
+when and whether the dialer reports) and drives the real gate and ``attempt_record`` through
+it. Every answer is compared with a small independent model of the rules kept in plain Python
+(the oracle), and the stored rows are checked afterwards against the rules themselves: per
+debtor-local day at most 3 debtor conversations, at most 6 unanswered dials per number, no
+attempt outside the window; US: at most 7 calls in any 7 days, none in the cool-down.
+
+Each example runs inside a savepoint that is rolled back, so examples never see each other's
+rows and the ``world`` fixture is built once per test.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import transaction
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from recoup.cases.models import ContactPoint
+from recoup.cases.services import contact_point_add
+from recoup.contact.gate import grant_seconds
+from recoup.contact.models import FAILED_TO_REACH, UNANSWERED, ContactAttempt, ContactDecision
+from recoup.contact.services import AttemptInput, attempt_record
+from recoup.contact.tests.helpers import SHANGHAI, add_third_party, ask, bj, call, phone_of
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = (2026, 11, 23)
+CALL_RESULTS = (
+    "debtor",
+    "third_party",
+    "no_answer",
+    "busy",
+    "off",
+    "invalid",
+    "wrong_person",
+    "refused",
+    "hung_up",
+    "voicemail",
+)
+# Results drawn more often than the rest: reaching the caps needs conversations and misses;
+# an invalid number ends that number's story, so it is drawn rarely.
+RESULTS = st.one_of(
+    st.sampled_from(("debtor", "no_answer", "busy", "off", "voicemail", "refused")),
+    st.sampled_from(("debtor", "no_answer")),
+    st.sampled_from(CALL_RESULTS),
+)
+DEBT_PARTIES = {"debtor", "guarantor"}
+CN_ACTORS = ("ada", "ada", "ada", "tom", "tom", "ben")  # ben may not work ada's case
+PROPERTY_SETTINGS = settings(
+    # More for a deeper run: RECOUP_PROPERTY_EXAMPLES=1000 pytest -k schedule
+    max_examples=int(os.environ.get("RECOUP_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    offset: int  # seconds after the schedule's start
+    actor: str
+    target: str  # own, own2, relative
+    channel: str
+    result: str
+    report: str  # now, later, never
+    delay: int  # seconds until a "later" report (kept inside the grant)
+    refuse_further: bool  # a third party says "别再打"
+    repeat: int = 1  # the same dial, again and again (how the caps get reached)
+    gap: int = 0  # seconds between the repeats
+
+
+def _moment_cn() -> st.SearchStrategy[int]:
+    """Seconds over two Beijing days: mostly the first day's working hours (so the caps are
+    reached), with the window's edges and midnight drawn often."""
+    edges = [
+        h * 3600 + m * 60 + s
+        for (h, m, s) in ((7, 59, 59), (8, 0, 0), (21, 59, 59), (22, 0, 0), (23, 59, 59))
+    ]
+    within_day = st.one_of(
+        st.integers(8 * 3600, 22 * 3600 - 1),
+        st.integers(9 * 3600, 10 * 3600),
+        st.sampled_from(edges),
+        st.integers(0, 86400 - 1),
+    )
+    return st.builds(lambda day, sec: day * 86400 + sec, st.sampled_from((0, 0, 0, 1)), within_day)
+
+
+def _steps(moments: st.SearchStrategy[int], actors: tuple[str, ...]) -> st.SearchStrategy[Step]:
+    return st.builds(
+        Step,
+        offset=moments,
+        actor=st.sampled_from(actors),
+        target=st.sampled_from(("own", "own", "own2", "relative")),
+        channel=st.sampled_from(("call", "call", "robot")),
+        result=RESULTS,
+        report=st.sampled_from(("now", "now", "now", "later", "never")),
+        delay=st.integers(1, 170),
+        refuse_further=st.booleans(),
+        repeat=st.integers(1, 7),
+        gap=st.sampled_from((0, 1, 30, 179, 180, 600, 3600)),
+    )
+
+
+# --- the independent model ---------------------------------------------------------------
+
+
+@dataclass
+class Grant:
+    pk: int
+    at: datetime
+    expires_at: datetime
+    point: str
+    role: str
+    consumed_at: datetime | None = None
+
+
+@dataclass
+class Done:
+    pk: int
+    started_at: datetime
+    point: str
+    role: str
+    result: str
+    debtor_conversation: bool
+    conversation: bool
+    local_day: date
+
+
+@dataclass
+class Model:
+    """What the rules say, worked out from what the test itself did (never from the gate)."""
+
+    zone: ZoneInfo  # the debtor's local day
+    roles: dict[str, str]
+    window_zones: tuple[ZoneInfo, ...] = ()
+    invalid: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)
+    grants: list[Grant] = field(default_factory=list)
+    attempts: list[Done] = field(default_factory=list)
+
+    def day_bounds(self, at: datetime) -> tuple[datetime, datetime]:
+        local = at.astimezone(self.zone)
+        start = datetime.combine(local.date(), time.min, tzinfo=self.zone)
+        nxt = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=self.zone)
+        return start, nxt
+
+    def open_grants(self, at: datetime) -> list[Grant]:
+        start, end = self.day_bounds(at)
+        return [
+            g
+            for g in self.grants
+            if (g.consumed_at is None or g.consumed_at > at)
+            and g.expires_at > at
+            and start <= g.at < end
+        ]
+
+    def today(self, at: datetime) -> list[Done]:
+        start, end = self.day_bounds(at)
+        return [a for a in self.attempts if start <= a.started_at < end]
+
+    def inside_window(
+        self, at: datetime, start: str = "08:00", end: str = "22:00", zone: ZoneInfo | None = None
+    ) -> bool:
+        local = at.astimezone(zone or self.zone).strftime("%H:%M:%S")
+        return f"{start}:00" <= local < f"{end}:00"
+
+    def unreachable(self, failures: int = 3) -> bool:
+        own = [p for p, role in self.roles.items() if role == "debtor"]
+        if own and all(p in self.invalid for p in own):
+            return True
+        mine = [a for a in self.attempts if a.role == "debtor"]
+        mine.sort(key=lambda a: (a.started_at, a.pk))
+        recent = mine[-failures:]
+        return len(recent) == failures and all(a.result in FAILED_TO_REACH for a in recent)
+
+    def expected_cn(self, actor: str, point: str, at: datetime) -> set[str]:
+        codes: set[str] = set()
+        if actor == "ben":
+            codes.add("not_permitted")
+        if point in self.invalid:
+            codes.add("number_invalid")
+        if "not_permitted" in codes:
+            return codes
+        role = self.roles[point]
+        if not self.inside_window(at):
+            codes.add("outside_window")
+        today, pending = self.today(at), self.open_grants(at)
+        # The debtor may answer any number, a relative's too: every voice dial counts.
+        if sum(a.debtor_conversation for a in today) + len(pending) >= 3:
+            codes.add("debtor_daily_cap")
+        unanswered = sum(a.point == point and a.result in UNANSWERED for a in today)
+        if unanswered + sum(g.point == point for g in pending) >= 6:
+            codes.add("number_unanswered_cap")
+        if role not in DEBT_PARTIES:
+            if point in self.refused:
+                codes.add("third_party_refused")
+            elif not self.unreachable():
+                codes.add("third_party_locked")
+        return codes
+
+    def expected_us(self, actor: str, point: str, at: datetime, *, cap: int) -> set[str]:
+        """Regulation F (and the MA overlay when ``cap`` is 2) as this test understands it."""
+        codes: set[str] = set()
+        if actor == "ben":
+            codes.add("not_permitted")
+        if point in self.invalid:
+            codes.add("number_invalid")
+        if "not_permitted" in codes:
+            return codes
+        # 08:00–21:00 in every candidate zone (the debtor's and the profile's).
+        if not all(self.inside_window(at, "08:00", "21:00", zone) for zone in self.window_zones):
+            codes.add("outside_window")
+        day = at.astimezone(self.zone).date()
+        if self.roles[point] in DEBT_PARTIES:
+            placed = sum(day - timedelta(days=6) <= a.local_day <= day for a in self.attempts)
+            pending = sum(
+                (g.consumed_at is None or g.consumed_at > at) and g.expires_at > at
+                for g in self.grants
+            )
+            if placed + pending >= cap:
+                codes.add("calls_7d_cap")
+            if pending:  # another call on this debt may be a conversation under way
+                codes.add("call_open")
+            talks = [a.local_day for a in self.attempts if a.debtor_conversation]
+            if talks and day < max(d for d in talks if d <= day) + timedelta(days=7):
+                codes.add("conversation_cooldown")
+        elif point in self.refused:
+            codes.add("third_party_refused")
+        elif any(a.point == point and a.conversation for a in self.attempts) or any(
+            g.point == point and (g.consumed_at is None or g.consumed_at > at) and g.expires_at > at
+            for g in self.grants
+        ):
+            codes.add("third_party_cap")
+        return codes
+
+    def record(self, grant: Grant, result: str, at: datetime, attempt: ContactAttempt) -> None:
+        grant.consumed_at = at
+        third_party = grant.role not in DEBT_PARTIES
+        self.attempts.append(
+            Done(
+                pk=attempt.pk,
+                started_at=grant.at,
+                point=grant.point,
+                role=grant.role,
+                result=result,
+                debtor_conversation=result == "debtor"
+                or (result in {"refused", "hung_up"} and not third_party),
+                conversation=result in {"debtor", "third_party", "refused", "hung_up"},
+                local_day=grant.at.astimezone(self.zone).date(),
+            )
+        )
+        # A wrong person on the debtor's own number makes it invalid; on a relative's, not.
+        if result == "invalid" or (result == "wrong_person" and grant.role == "debtor"):
+            self.invalid.add(grant.point)
+
+
+# --- driving the gate ----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    people: dict[str, object]
+    case: object
+    points: dict[str, ContactPoint]
+    model: Model
+    refusals: list[tuple[datetime, str, set[str]]] = field(default_factory=list)
+
+
+def _setup(world: object) -> Run:
+    case = world.cases["ada_case"]  # type: ignore[attr-defined]
+    points = {
+        "own": phone_of(case),
+        "own2": contact_point_add(
+            debtor=case.debtor, kind="phone", value="13812349999", label="工作手机", actor=None
+        ),
+        "relative": add_third_party(case),
+    }
+    return Run(
+        people=world.people,  # type: ignore[attr-defined]
+        case=case,
+        points=points,
+        model=Model(zone=SHANGHAI, roles={k: p.role for k, p in points.items()}),
+    )
+
+
+def _report(run: Run, grant: Grant, record: ContactDecision, step: Step, at: datetime) -> None:
+    actor = run.people[step.actor]
+    refuse = step.refuse_further and grant.role not in DEBT_PARTIES
+    with time_machine.travel(at, tick=False):
+        attempt = attempt_record(
+            actor=actor,  # type: ignore[arg-type]
+            decision=record,
+            data=AttemptInput(
+                result=step.result,
+                started_at=grant.at,
+                ended_at=at,
+                third_party_refused=refuse,
+            ),
+        )
+    run.model.record(grant, step.result, at, attempt)
+    if refuse:
+        run.model.refused.add(grant.point)
+
+
+def _drive(run: Run, start: datetime, steps: list[Step], expected: object) -> None:
+    """Play the schedule in time order: asks, and reports that come later, interleaved."""
+    queue: list[tuple[datetime, int, str, object]] = []
+    seq = 0
+    for step in steps:
+        for n in range(step.repeat):
+            # Wall-clock offsets from a local midnight, then UTC (ordered right across DST).
+            at = (start + timedelta(seconds=step.offset + n * step.gap)).astimezone(UTC)
+            heapq.heappush(queue, (at, seq, "ask", step))
+            seq += 1
+    while queue:
+        at, _, kind, payload = heapq.heappop(queue)
+        if kind == "report":
+            grant, record, step = payload  # type: ignore[misc]
+            _report(run, grant, record, step, at)
+            continue
+        step = payload
+        assert isinstance(step, Step)
+        point = run.points[step.target]
+        want = expected(run.model, step.actor, step.target, at)  # type: ignore[operator]
+        decision = ask(run.people[step.actor], run.case, at, channel=step.channel, point=point)  # type: ignore[arg-type]
+        got = set(decision.codes)
+        assert got == want, (at.isoformat(), step, decision.refusals)
+        for code in sorted(got) or ["allowed"]:
+            event(code)  # shown by --hypothesis-show-statistics: which rules the schedules hit
+        if "debtor_daily_cap" in got:
+            # Refused for the daily cap: the debtor really was at it (not over: nothing let
+            # a 4th through), counting reported conversations and grants still open.
+            talked = sum(a.debtor_conversation for a in run.model.today(at))
+            held = len(run.model.open_grants(at))
+            assert talked + held == 3, (at.isoformat(), talked, held)
+        if not decision.allowed:
+            run.refusals.append((at, step.target, got))
+            continue
+        assert decision.record is not None
+        assert decision.expires_at is not None
+        assert decision.expires_at == at + timedelta(seconds=grant_seconds())
+        grant = Grant(
+            pk=decision.record.pk,
+            at=at,
+            expires_at=decision.expires_at,
+            point=step.target,
+            role=point.role,
+        )
+        run.model.grants.append(grant)
+        if step.report == "now":
+            _report(run, grant, decision.record, step, at)
+        elif step.report == "later":
+            # The dialer reports before the grant runs out (see the report for why).
+            later = at + timedelta(seconds=min(step.delay, grant_seconds() - 1))
+            heapq.heappush(queue, (later, seq, "report", (grant, decision.record, step)))
+            seq += 1
+
+
+def _stored(run: Run) -> list[ContactAttempt]:
+    return list(
+        ContactAttempt.objects.filter(case_id=run.case.pk).order_by("started_at", "id")  # type: ignore[attr-defined]
+    )
+
+
+def _dial(offset: int, target: str, result: str, **extra: object) -> Step:
+    fields: dict[str, object] = {"actor": "ada", "channel": "call", "report": "now", "delay": 1}
+    return Step(offset, target=target, result=result, refuse_further=False, **{**fields, **extra})  # type: ignore[arg-type]
+
+
+NINE = 9 * 3600
+
+
+@PROPERTY_SETTINGS
+@example(  # both own numbers wrong; the debtor answers the relative's phone again and again
+    steps=[
+        _dial(NINE, "own", "wrong_person"),
+        _dial(NINE, "own2", "wrong_person"),
+        _dial(NINE + 60, "relative", "debtor", repeat=5, gap=600),
+    ]
+)
+@example(  # a grant still open holds the last slot: the next collector is refused
+    steps=[
+        _dial(NINE, "own", "debtor", repeat=2, gap=60),
+        _dial(NINE + 600, "own2", "debtor", report="later", delay=170),
+        _dial(NINE + 601, "own", "no_answer", actor="tom", channel="robot"),
+    ]
+)
+@example(  # six misses on one number, then the 7th; the other number has its own count
+    steps=[
+        _dial(NINE, "own", "no_answer", repeat=7, gap=30),
+        _dial(NINE + 600, "own2", "busy", repeat=3, gap=30),
+    ]
+)
+@example(  # across midnight: 21:59:59 passes, 22:00:00 does not, 08:00:00 next day passes
+    steps=[
+        _dial(22 * 3600 - 1, "own", "debtor", repeat=2, gap=1),
+        _dial(86400 + 8 * 3600, "own", "debtor"),
+    ]
+)
+@given(steps=st.lists(_steps(_moment_cn(), CN_ACTORS), min_size=1, max_size=20))
+def test_no_cn_schedule_passes_a_cap_or_the_window(world, steps):
+    with transaction.atomic():
+        run = _setup(world)
+        _drive(run, bj(*MONDAY, 0, 0), steps, Model.expected_cn)
+        stored = _stored(run)
+        assert sorted(a.pk for a in stored) == sorted(a.pk for a in run.model.attempts)
+        by_day: dict[date, list[ContactAttempt]] = {}
+        for attempt in stored:
+            local = attempt.started_at.astimezone(SHANGHAI)
+            assert attempt.local_day == local.date()
+            by_day.setdefault(attempt.local_day, []).append(attempt)
+            # CN-1: never started 22:00–08:00 Beijing time (no consent in this schedule).
+            assert time(8, 0) <= local.time() < time(22, 0), attempt.started_at
+        for day, attempts in by_day.items():
+            # CN-2: at most 3 debtor conversations per debtor-local day, all channels.
+            assert sum(a.debtor_conversation for a in attempts) <= 3, day
+            # CN-3: at most 6 unanswered dials per number per day.
+            for point in run.points.values():
+                misses = [a for a in attempts if a.contact_point_id == point.pk]
+                assert sum(a.result in UNANSWERED for a in misses) <= 6, (day, point.role)
+        # CN-4: a third party is never called after refusing, nor before the debtor was lost.
+        relative = run.points["relative"]
+        refused_at = None
+        for attempt in stored:
+            if attempt.contact_point_id != relative.pk:
+                continue
+            assert refused_at is None, "called a third party after they refused"
+            earlier = [
+                a
+                for a in stored
+                if a.party_role == "debtor" and (a.started_at, a.pk) < (attempt.started_at, a.pk)
+            ]
+            lost = len(earlier) >= 3 and all(a.result in FAILED_TO_REACH for a in earlier[-3:])
+            own_invalid = all(
+                any(
+                    e.contact_point_id == run.points[p].pk
+                    and e.result in {"invalid", "wrong_person"}
+                    for e in earlier
+                )
+                for p in ("own", "own2")
+            )
+            assert lost or own_invalid, attempt.started_at
+            if attempt.third_party_refused:
+                refused_at = attempt.started_at
+        transaction.set_rollback(True)
+
+
+def test_the_debtor_reached_on_a_third_party_number_counts_toward_the_daily_cap(world):
+    """Found by the property above: the cap is per debtor, whichever number they answer.
+
+    Both own numbers turn out wrong, which unlocks the relative; the debtor then answers
+    the relative's phone three times. A 4th dial to that phone could reach them a 4th time.
+    """
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    relative = add_third_party(case)
+    at = bj(*MONDAY, 9, 0)
+    own = phone_of(case)
+    assert isinstance(call(ada, case, at, "wrong_person", point=own), ContactAttempt)
+    for minute in (10, 20, 30):
+        attempt = call(ada, case, at + timedelta(minutes=minute), "debtor", point=relative)
+        assert isinstance(attempt, ContactAttempt), attempt
+        assert attempt.debtor_conversation
+    fourth = ask(ada, case, at + timedelta(minutes=40), point=relative)
+    assert fourth.codes == ["debtor_daily_cap"]
+
+
+# --- US: Regulation F and the Massachusetts overlay ----------------------------------------
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _moment_us() -> st.SearchStrategy[int]:
+    """Seconds over two weeks from a Pacific midnight (across the end of DST on 1 November),
+    mostly in the hours both Pacific and Eastern time allow (08:00–18:00 PT)."""
+    edges = [
+        h * 3600 + m * 60 + s for (h, m, s) in ((7, 59, 59), (8, 0, 0), (17, 59, 59), (18, 0, 0))
+    ]
+    within_day = st.one_of(
+        st.integers(8 * 3600, 18 * 3600 - 1),
+        st.integers(8 * 3600, 18 * 3600 - 1),
+        st.sampled_from(edges),
+        st.integers(0, 86400 - 1),
+    )
+    return st.builds(lambda day, sec: day * 86400 + sec, st.integers(0, 13), within_day)
+
+
+US_NINE = 86400 + 9 * 3600  # Tuesday 27 October, 09:00 Pacific
+
+
+@PROPERTY_SETTINGS
+@example(  # found: two dials to one neighbour at once, both answered; the 2nd is refused now
+    steps=[_dial(US_NINE, "relative", "third_party", repeat=2, report="later", delay=60)]
+)
+@example(  # found: a 2nd call while the 1st (a conversation) is still unreported
+    steps=[_dial(US_NINE, "own", "debtor", repeat=2, gap=1, report="later", delay=60)]
+)
+@example(  # calls on 7 days, the 8th on day 7; the cool-down after a Monday conversation
+    steps=[_dial(US_NINE + day * 86400, "own", "no_answer", actor="tom") for day in range(-1, 7)]
+    + [_dial(US_NINE + 7 * 86400, "own2", "debtor"), _dial(US_NINE + 8 * 86400, "own", "busy")]
+)
+@pytest.mark.parametrize(("profile", "cap"), [("us-federal", 7), ("us-federal,us-ma", 2)])
+@given(steps=st.lists(_steps(_moment_us(), ("ada", "ada", "tom")), min_size=1, max_size=15))
+def test_no_us_schedule_passes_seven_in_seven_the_cooldown_or_the_window(
+    world, profile, cap, steps
+):
+    with transaction.atomic():
+        case = world.cases["ada_case"]
+        case.contract.compliance_profile = profile
+        case.contract.save()
+        type(case.debtor).objects.filter(pk=case.debtor_id).update(time_zone="America/Los_Angeles")
+        run = _setup(world)
+        run.model.zone, run.model.window_zones = LOS_ANGELES, (LOS_ANGELES, NEW_YORK)
+        expected = functools.partial(Model.expected_us, cap=cap)
+        _drive(run, datetime(2026, 10, 26, tzinfo=LOS_ANGELES), steps, expected)
+        stored = _stored(run)
+        assert sorted(a.pk for a in stored) == sorted(a.pk for a in run.model.attempts)
+        for attempt in stored:
+            assert attempt.local_day == attempt.started_at.astimezone(LOS_ANGELES).date()
+            for zone in (LOS_ANGELES, NEW_YORK):  # US-2: inside 08:00–21:00 in every zone
+                local = attempt.started_at.astimezone(zone).time()
+                assert time(8, 0) <= local < time(21, 0), (attempt.started_at, zone)
+            if attempt.party_role not in DEBT_PARTIES:
+                continue
+            # US-1: never more than ``cap`` calls to the debtor in the 7 days ending on any
+            # such call's day (a third party's own limit is one conversation, below).
+            day = attempt.local_day
+            week = [
+                a
+                for a in stored
+                if a.party_role in DEBT_PARTIES and day - timedelta(days=6) <= a.local_day <= day
+            ]
+            assert len(week) <= cap, (day, len(week))
+            # US-1: no call in the 7 days from a conversation (its day is day 1).
+            for talk in stored:
+                if talk.debtor_conversation and talk.started_at < attempt.started_at:
+                    assert day >= talk.local_day + timedelta(days=7), (talk.local_day, day)
+        # US-4: one conversation per third party.
+        relative = run.points["relative"]
+        assert sum(a.conversation for a in stored if a.contact_point_id == relative.pk) <= 1
+        transaction.set_rollback(True)
