@@ -27,9 +27,7 @@ MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def queue_order(page: Any) -> list[str]:
-    return page.get_by_test_id("queue-row").evaluate_all(
-        "rows => rows.map(r => r.dataset.case)"
-    )
+    return page.get_by_test_id("queue-row").evaluate_all("rows => rows.map(r => r.dataset.case)")
 
 
 def test_a_collector_logs_a_call_with_a_promise_and_a_refused_call_shows_its_reason(
