@@ -53,7 +53,8 @@ def scan(organisation_id: int, text: str, *, third_party: bool = False) -> list[
         category = term.category
         if term.is_pattern:
             try:
-                found = re.search(term.term, flat) is not None
+                # The text is lower-cased above, so a pattern written "QR码" must ignore case.
+                found = re.search(term.term, flat, re.IGNORECASE) is not None
             except re.error:
                 found = False
         else:

@@ -118,10 +118,13 @@ def decide(request: ContactRequest) -> Decision:
                 else None
             ),
         )
-        decision = _evaluate(request, at)
+        decision, deadline = _evaluate(request, at)
         expires_at = None
         if decision.allowed:
             expires_at = max(request.until or at, at) + timedelta(seconds=grant_seconds())
+            # A grant never lets a contact start after the window closes or in the next local
+            # day (whose counters did not reserve its slot).
+            expires_at = min(expires_at, deadline)
         record = ContactDecision.objects.create(
             organisation_id=request.case.organisation_id,
             case=request.case,
@@ -154,7 +157,7 @@ def decide(request: ContactRequest) -> Decision:
 
 def precheck(request: ContactRequest) -> Decision:
     """The same rules, neither logged nor reserving a slot (for showing, never for dialling)."""
-    return _evaluate(request, request.at or now())
+    return _evaluate(request, request.at or now())[0]
 
 
 def _lock_debtor(debtor_id: int) -> None:
@@ -175,6 +178,7 @@ class _Context:
     local_day: date
     refusals: list[Refusal] = field(default_factory=list)
     notices: list[Refusal] = field(default_factory=list)
+    deadlines: list[datetime] = field(default_factory=list)  # a grant ends by the earliest
 
     def refuse(self, code: str, **params: Any) -> None:
         self.refusals.append(Refusal(code, params))
@@ -183,7 +187,8 @@ class _Context:
         self.notices.append(Refusal(code, params))
 
 
-def _evaluate(request: ContactRequest, at: datetime) -> Decision:
+def _evaluate(request: ContactRequest, at: datetime) -> tuple[Decision, datetime]:
+    """The decision, and the latest moment a contact it allows may start."""
     case = request.case
     rules = effective_rules(case.contract)
     zones = _candidate_zones(request, rules)
@@ -212,13 +217,14 @@ def _evaluate(request: ContactRequest, at: datetime) -> Decision:
         _check_counters(ctx)
         _check_third_party(ctx)
         _check_visit(ctx)
-    return Decision(
+    decision = Decision(
         allowed=not ctx.refusals,
         refusals=tuple(ctx.refusals),
         notices=tuple(ctx.notices),
         profile_versions=rules.versions,
         zone=str(ctx.zone),
     )
+    return decision, min([*ctx.deadlines, _day_bounds(ctx)[1]])
 
 
 _STOPPERS = frozenset(
@@ -321,11 +327,13 @@ def _check_window(ctx: _Context, zones: list[zoneinfo.ZoneInfo]) -> None:
             )
         )
         if ok:
+            ctx.deadlines.append(_window_closes(ctx.at, zone, end))
             continue
         if rules.get("consent_overrides_window") and consent_covers(
             debtor_id=request.case.debtor_id, channel=request.channel, at=ctx.at, until=until
         ):
             ctx.note("consent_window")
+            ctx.deadlines.clear()
             return
         ctx.refuse(
             "outside_window",
@@ -335,6 +343,13 @@ def _check_window(ctx: _Context, zones: list[zoneinfo.ZoneInfo]) -> None:
             end=rules.get("window_end") or "24:00",
         )
         return
+
+
+def _window_closes(moment: datetime, zone: zoneinfo.ZoneInfo, end: time) -> datetime:
+    day = moment.astimezone(zone).date()
+    if end == time.max:
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return datetime.combine(day, end, tzinfo=zone)
 
 
 def _day_bounds(ctx: _Context) -> tuple[datetime, datetime]:
@@ -385,12 +400,16 @@ def _check_counters(ctx: _Context) -> None:
         pending = _open_grants(ctx).filter(channel="sms").count()
         if sent + pending >= cap:
             ctx.refuse("sms_daily_cap", cap=cap)
-    if voice and party in DEBT_PARTIES:
-        _check_debt_calls(ctx)
+    if voice:
+        _check_debt_calls(ctx, debt_party=party in DEBT_PARTIES)
 
 
-def _check_debt_calls(ctx: _Context) -> None:
-    """US Regulation F 1006.14(b)(2): 7 calls in 7 days per debt; 7-day cool-down."""
+def _check_debt_calls(ctx: _Context, *, debt_party: bool) -> None:
+    """US Regulation F 1006.14(b)(2): 7 calls in 7 days per debt; 7-day cool-down.
+
+    Both are the debtor's (or guarantor's) limits; a third-party call only waits for an open
+    call on the debt, since the debtor may answer either and make it a conversation.
+    """
     rules, case = ctx.rules, ctx.request.case
     cap = rules.get("max_calls_per_debt_7d")
     cooldown = rules.get("conversation_cooldown_days")
@@ -404,7 +423,7 @@ def _check_debt_calls(ctx: _Context) -> None:
         expires_at__gt=ctx.at,
         channel__in=VOICE_CHANNELS,
     ).count()
-    if cap is not None:
+    if cap is not None and debt_party:
         first_day = ctx.local_day - timedelta(days=6)
         placed = calls.filter(local_day__gte=first_day, local_day__lte=ctx.local_day).count()
         if placed + pending >= cap:
@@ -413,7 +432,7 @@ def _check_debt_calls(ctx: _Context) -> None:
         # A call granted and not yet reported may be a conversation under way; a second call
         # now could fall inside its cool-down. Wait for its result (or its grant to expire).
         ctx.refuse("call_open")
-    if cooldown:
+    if cooldown and debt_party:
         last = (
             calls.filter(debtor_conversation=True, local_day__lte=ctx.local_day)
             .order_by("-local_day")

@@ -22,7 +22,7 @@ ACTION_LABELS = {
     "contact.promise.broken": gettext_lazy("承诺还款违约"),
     "contact.repair.recorded": gettext_lazy("信息修复"),
     "contact.lost_contact.marked": gettext_lazy("标记失联"),
-    "contact.lost_contact.cleared": gettext_lazy("取消失联标记"),
+    "contact.lost_contact.cleared": gettext_lazy("已取消失联标记"),
     "contact.recording.uploaded": gettext_lazy("上传录音"),
     "contact.recording.played": gettext_lazy("播放录音"),
     "contact.recording.purged": gettext_lazy("录音到期清除"),
@@ -55,7 +55,7 @@ def contact_history(case: Case) -> list[HistoryItem]:
         .order_by("-at")[:LIMIT]
     )
     for decision in refused:
-        reasons = "；".join(reason(r["code"], r.get("params")) for r in decision.rules)
+        reasons = _("；").join(reason(r["code"], r.get("params")) for r in decision.rules)
         items.append(
             HistoryItem(
                 occurred_at=decision.at,

@@ -140,6 +140,12 @@ class ContactDecision(models.Model):
                 condition=Q(allowed=True, consumed_at__isnull=True),
             ),
             models.Index(fields=["organisation", "-at"], name="decision_org_at"),
+            # Grants a collector never reported (flagged after their day ends).
+            models.Index(
+                fields=["actor", "at"],
+                name="decision_actor_open",
+                condition=Q(allowed=True, consumed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,7 +157,10 @@ class ContactAttempt(TimeStampedModel):
         "accounts.Organisation", on_delete=models.PROTECT, db_index=False
     )
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="attempts")
+    # Indexed by attempt_case_at, which leads with it.
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="attempts", db_index=False
+    )
     debtor = models.ForeignKey(
         "cases.Debtor", on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -232,7 +241,10 @@ class Promise(TimeStampedModel):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, db_index=False
     )
-    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="promises")
+    # Indexed by promise_case_status, which leads with it.
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.CASCADE, related_name="promises", db_index=False
+    )
     attempt = models.ForeignKey(
         ContactAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="promises"
     )

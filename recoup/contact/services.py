@@ -119,7 +119,9 @@ def _validate(decision: ContactDecision, data: AttemptInput, case: Case, at: dat
         )
     started = data.started_at or decision.at
     if started < decision.at - START_SKEW or (
-        decision.expires_at is not None and started > decision.expires_at
+        # The grant's end is exclusive, as the gate counts it (a grant ending at 22:00:00
+        # does not cover a call starting at 22:00:00).
+        decision.expires_at is not None and started >= decision.expires_at
     ):
         raise ValidationError(
             _("联系开始时间不在合规放行的时段内（放行于 %(at)s，有效至 %(until)s）。")

@@ -7,10 +7,12 @@ and batches, and N synthetic cases (default 5,000) with sealed personal data.
 from __future__ import annotations
 
 import random
+import zoneinfo
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User
@@ -26,6 +28,7 @@ from recoup.cases.services import (
     debtor_build,
 )
 from recoup.clients.models import Batch, Client, ClientUser, Contract
+from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.core.clock import now
 from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
@@ -90,6 +93,106 @@ THIRD_PARTY_ROLES = [
     ContactPoint.Role.OTHER,
     ContactPoint.Role.GUARANTOR,
 ]
+
+
+def _seed_contact_work(org: Organisation, cases: list[Case], rng: random.Random) -> None:
+    """Some contact history so the work queues show real reasons: yesterday's calls, promises
+    due today, broken promises and intensive follow-up (synthetic; the gate's decisions are
+    written as the gate would have written them)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    today = now().astimezone(zone).date()
+    yesterday = today - timedelta(days=1)
+    workable = [c for c in cases if c.assignee_id and c.status in {"collecting", "promised"}]
+    phones = dict(
+        ContactPoint.objects.filter(
+            organisation=org, role=ContactPoint.Role.DEBTOR, kind=ContactPoint.Kind.PHONE
+        )
+        .order_by("debtor_id", "id")
+        .values_list("debtor_id", "id")
+        .distinct()
+    )
+    results = ["debtor", "no_answer", "busy", "off", "debtor", "no_answer"]
+    for i, case in enumerate(workable[::3]):
+        assert case.assignee_id is not None
+        started = datetime.combine(yesterday, time(9 + i % 10, (i * 7) % 60), tzinfo=zone)
+        result = results[i % len(results)]
+        decision = ContactDecision.objects.create(
+            organisation=org,
+            case=case,
+            debtor_id=case.debtor_id,
+            contact_point_id=phones.get(case.debtor_id),
+            actor_id=case.assignee_id,
+            channel="call",
+            mode="click",
+            party_role="debtor",
+            at=started,
+            zone=str(zone),
+            allowed=True,
+            profile_versions={"cn-default": 1},
+            expires_at=started + timedelta(minutes=3),
+            consumed_at=started + timedelta(minutes=2),
+        )
+        ContactAttempt.objects.create(
+            organisation=org,
+            case=case,
+            debtor_id=case.debtor_id,
+            contact_point_id=phones.get(case.debtor_id),
+            decision=decision,
+            actor_id=case.assignee_id,
+            channel="call",
+            mode="click",
+            party_role="debtor",
+            started_at=started,
+            ended_at=started + timedelta(minutes=2),
+            local_day=yesterday,
+            result=result,
+            conversation=result == "debtor",
+            debtor_conversation=result == "debtor",
+        )
+        case.first_action_at = case.first_action_at or started
+        case.last_attempt_at = started
+        if result == "debtor":
+            case.last_conversation_at = started
+            case.overdue_reason = rng.choice(["cash_flow", "limited_means", "other"])
+        if i % 5 == 0:
+            case.next_follow_up_at = datetime.combine(today, time(11, 0), tzinfo=zone)
+    promised = [c for c in workable if c.status == "promised"]
+    for i, case in enumerate(promised):
+        assert case.assignee_id is not None
+        due = today if i % 3 == 0 else today + timedelta(days=1 + i % 6)
+        Promise.objects.create(
+            organisation=org,
+            case=case,
+            amount=(case.total_owed / 5).quantize(Decimal("0.01")),
+            due_on=due,
+            created_by_id=case.assignee_id,
+        )
+        if i % 7 == 0:  # two broken promises before: intensive follow-up
+            for days in (20, 10):
+                Promise.objects.create(
+                    organisation=org,
+                    case=case,
+                    amount=(case.total_owed / 10).quantize(Decimal("0.01")),
+                    due_on=today - timedelta(days=days),
+                    status=Promise.Status.BROKEN,
+                    evaluated_at=now(),
+                    created_by_id=case.assignee_id,
+                )
+            case.broken_promises = 2
+            case.intensive_follow_up = True
+    Case.objects.bulk_update(
+        workable,
+        [
+            "first_action_at",
+            "last_attempt_at",
+            "last_conversation_at",
+            "overdue_reason",
+            "next_follow_up_at",
+            "broken_promises",
+            "intensive_follow_up",
+        ],
+        batch_size=1000,
+    )
 
 
 def demo_logins(org: Organisation) -> list[DemoLogin]:
@@ -377,6 +480,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
             for c in held
         ]
     )
+    _seed_contact_work(org, [c for c in built if c.pk not in {h.pk for h in held}], rng)
     for batch in batches.values():
         agg = [c for c in built if c.batch_id == batch.pk]
         batch.case_count = len(agg)

@@ -16,12 +16,12 @@ class MessagingConfig(AppConfig):
         register_workspace_panel(case_panel)
         register_action_labels(
             {
-                "messaging.sms.sent": _("发送短信"),
+                "messaging.sms.sent": _("已发送短信"),
                 "messaging.sms.queued": _("短信排队待发"),
                 "messaging.sms.refused": _("短信被合规拦截"),
                 "messaging.sms.status_reported": _("短信送达回执"),
                 "messaging.letter.rendered": _("生成信函"),
-                "messaging.letter.sent": _("发出信函"),
+                "messaging.letter.sent": _("已发出信函"),
                 "messaging.letter.downloaded": _("下载信函留存件"),
             }
         )

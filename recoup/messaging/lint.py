@@ -124,7 +124,7 @@ def lint(
     if unknown:
         add(
             "unknown_variable",
-            _("未知变量：%(names)s。") % {"names": "、".join(_braced(n) for n in unknown)},
+            _("未知变量：%(names)s。") % {"names": _("、").join(_braced(n) for n in unknown)},
         )
     if has_stray_braces(body):
         add("malformed", _("变量格式错误：变量须写作 {{变量名}}，不能有多余的花括号。"))
@@ -146,7 +146,7 @@ def lint(
         add(
             "account_wording",
             _("含账户信息用语“%(words)s”：还款只能通过委托方官方渠道 {{repayment_channel}}。")
-            % {"words": "、".join(words)},
+            % {"words": _("、").join(words)},
         )
     if QR_RE.search(literal):
         add("qr_code", _("不得含二维码或扫码还款的内容。"))
@@ -161,13 +161,13 @@ def lint(
             add(
                 "third_party_debt_variable",
                 _("第三方模板不得使用涉及欠款的变量：%(names)s。")
-                % {"names": "、".join(_braced(n) for n in leaked)},
+                % {"names": _("、").join(_braced(n) for n in leaked)},
             )
         debt_words = [w for w in THIRD_PARTY_DEBT_WORDS if w in literal]
         if debt_words:
             add(
                 "third_party_debt_word",
-                _("第三方模板不得提及欠款：含“%(words)s”。") % {"words": "、".join(debt_words)},
+                _("第三方模板不得提及欠款：含“%(words)s”。") % {"words": _("、").join(debt_words)},
             )
     if kind == "sms" and us_profile and "opt_out" not in used:
         add("opt_out_missing", _("美国合规配置要求短信含退订方式 {{opt_out}}（Reg F 1006.6(e)）。"))
@@ -178,7 +178,7 @@ def lint(
         if missing:
             add(
                 "letter_missing",
-                _("信函缺少必备内容（CN-6）：%(items)s。") % {"items": "；".join(missing)},
+                _("信函缺少必备内容（CN-6）：%(items)s。") % {"items": _("；").join(missing)},
             )
     return problems
 

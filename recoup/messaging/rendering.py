@@ -122,7 +122,7 @@ def render_for_case(
             missing.append(_("{{%(name)s}}：未知变量。") % {"name": name})
     if missing:
         raise ValidationError(
-            _("模板变量无法填写，未发送：%(items)s") % {"items": "；".join(missing)},
+            _("模板变量无法填写，未发送：%(items)s") % {"items": _("；").join(missing)},
             field="template",
             code="variable_missing",
         )

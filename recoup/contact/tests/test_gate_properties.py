@@ -1,14 +1,22 @@
 """Property tests of the compliance gate: no random schedule of attempts passes a cap or window.
 
-Hypothesis draws a schedule (moments over two or three days, collectors, numbers, results,
-when and whether the dialer reports) and drives the real gate and ``attempt_record`` through
-it. Every answer is compared with a small independent model of the rules kept in plain Python
-(the oracle), and the stored rows are checked afterwards against the rules themselves: per
+Hypothesis draws a schedule (moments over two Beijing days, or two weeks of a Pacific debtor
+for the US profiles; collectors, numbers, results, when the call starts, when and whether the
+dialer reports) and drives the real gate and ``attempt_record`` through it. Every answer is
+compared with a small independent model of the rules kept in plain Python (the oracle), and
+the stored rows are checked afterwards against the rules themselves: per
 debtor-local day at most 3 debtor conversations, at most 6 unanswered dials per number, no
-attempt outside the window; US: at most 7 calls in any 7 days, none in the cool-down.
+attempt outside the window; US: at most 7 (MA: 2) calls in any 7 days, none in the cool-down,
+08:00–21:00 in both the debtor's and the profile's zone, one conversation per third party.
 
 Each example runs inside a savepoint that is rolled back, so examples never see each other's
 rows and the ``world`` fixture is built once per test.
+
+The protocol the guarantee rests on: a dialer starts the call it was granted before the grant
+expires (``RECOUP_GATE_GRANT_SECONDS``, cut short at the window's end and the debtor's
+midnight) and reports it before then too. A grant that lapses unreported frees its slot; a
+call reported after that may overrun a cap (``test_a_call_reported_after_its_grant_lapsed_…``
+shows it, marked xfail until the gate holds such slots longer).
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ from hypothesis import strategies as st
 
 from recoup.cases.models import ContactPoint
 from recoup.cases.services import contact_point_add
+from recoup.compliance.services import consent_record
 from recoup.contact.gate import grant_seconds
 from recoup.contact.models import FAILED_TO_REACH, UNANSWERED, ContactAttempt, ContactDecision
 from recoup.contact.services import AttemptInput, attempt_record
 from recoup.contact.tests.helpers import SHANGHAI, add_third_party, ask, bj, call, phone_of
+from recoup.core.exceptions import ValidationError
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +86,7 @@ class Step:
     delay: int  # seconds until a "later" report (kept inside the grant)
     refuse_further: bool  # a third party says "别再打"
     repeat: int = 1  # the same dial, again and again (how the caps get reached)
+    start_delay: int = 0  # seconds from the grant to the call's reported start
     gap: int = 0  # seconds between the repeats
 
 
@@ -107,11 +118,24 @@ def _steps(moments: st.SearchStrategy[int], actors: tuple[str, ...]) -> st.Searc
         delay=st.integers(1, 170),
         refuse_further=st.booleans(),
         repeat=st.integers(1, 7),
+        start_delay=st.sampled_from((0, 0, 0, 1, 5, 60, 179, 180, 181)),
         gap=st.sampled_from((0, 1, 30, 179, 180, 600, 3600)),
     )
 
 
 # --- the independent model ---------------------------------------------------------------
+
+
+def lost_now(
+    attempts: list[Done], roles: dict[str, str], invalid: set[str], failures: int = 3
+) -> bool:
+    """Every own number invalid, or the last ``failures`` attempts on the debtor all failed."""
+    own = [p for p, role in roles.items() if role == "debtor"]
+    if own and all(p in invalid for p in own):
+        return True
+    mine = sorted((a for a in attempts if a.role == "debtor"), key=lambda a: (a.started_at, a.pk))
+    recent = mine[-failures:]
+    return len(recent) == failures and all(a.result in FAILED_TO_REACH for a in recent)
 
 
 @dataclass
@@ -143,7 +167,9 @@ class Model:
     zone: ZoneInfo  # the debtor's local day
     roles: dict[str, str]
     window_zones: tuple[ZoneInfo, ...] = ()
+    window_end: str = "22:00"
     invalid: set[str] = field(default_factory=set)
+    lost: bool = False  # the case is marked lost-contact (失联)
     refused: set[str] = field(default_factory=set)
     grants: list[Grant] = field(default_factory=list)
     attempts: list[Done] = field(default_factory=list)
@@ -168,6 +194,15 @@ class Model:
         start, end = self.day_bounds(at)
         return [a for a in self.attempts if start <= a.started_at < end]
 
+    def expiry(self, at: datetime) -> datetime:
+        """A grant lasts its seconds, but never past the window's end nor the local day's."""
+        latest = [at + timedelta(seconds=grant_seconds()), self.day_bounds(at)[1]]
+        hour, minute = (int(x) for x in self.window_end.split(":"))
+        for zone in self.window_zones:
+            local = at.astimezone(zone)
+            latest.append(datetime.combine(local.date(), time(hour, minute), tzinfo=zone))
+        return min(latest)
+
     def inside_window(
         self, at: datetime, start: str = "08:00", end: str = "22:00", zone: ZoneInfo | None = None
     ) -> bool:
@@ -175,13 +210,9 @@ class Model:
         return f"{start}:00" <= local < f"{end}:00"
 
     def unreachable(self, failures: int = 3) -> bool:
-        own = [p for p, role in self.roles.items() if role == "debtor"]
-        if own and all(p in self.invalid for p in own):
-            return True
-        mine = [a for a in self.attempts if a.role == "debtor"]
-        mine.sort(key=lambda a: (a.started_at, a.pk))
-        recent = mine[-failures:]
-        return len(recent) == failures and all(a.result in FAILED_TO_REACH for a in recent)
+        """失联: marked lost (sticky until the debtor is reached), every own number invalid,
+        or the last ``failures`` attempts on the debtor all failed."""
+        return self.lost or lost_now(self.attempts, self.roles, self.invalid, failures)
 
     def expected_cn(self, actor: str, point: str, at: datetime) -> set[str]:
         codes: set[str] = set()
@@ -221,47 +252,54 @@ class Model:
         if not all(self.inside_window(at, "08:00", "21:00", zone) for zone in self.window_zones):
             codes.add("outside_window")
         day = at.astimezone(self.zone).date()
+        held = [
+            g
+            for g in self.grants
+            if (g.consumed_at is None or g.consumed_at > at) and g.expires_at > at
+        ]
+        if held:  # another call on this debt may be a conversation under way
+            codes.add("call_open")
         if self.roles[point] in DEBT_PARTIES:
             placed = sum(day - timedelta(days=6) <= a.local_day <= day for a in self.attempts)
-            pending = sum(
-                (g.consumed_at is None or g.consumed_at > at) and g.expires_at > at
-                for g in self.grants
-            )
-            if placed + pending >= cap:
+            if placed + len(held) >= cap:
                 codes.add("calls_7d_cap")
-            if pending:  # another call on this debt may be a conversation under way
-                codes.add("call_open")
             talks = [a.local_day for a in self.attempts if a.debtor_conversation]
-            if talks and day < max(d for d in talks if d <= day) + timedelta(days=7):
+            if talks and day < max(talks) + timedelta(days=7):
                 codes.add("conversation_cooldown")
         elif point in self.refused:
             codes.add("third_party_refused")
         elif any(a.point == point and a.conversation for a in self.attempts) or any(
-            g.point == point and (g.consumed_at is None or g.consumed_at > at) and g.expires_at > at
-            for g in self.grants
+            g.point == point for g in held
         ):
             codes.add("third_party_cap")
         return codes
 
-    def record(self, grant: Grant, result: str, at: datetime, attempt: ContactAttempt) -> None:
+    def record(
+        self, grant: Grant, result: str, at: datetime, attempt: ContactAttempt, started_at: datetime
+    ) -> None:
         grant.consumed_at = at
         third_party = grant.role not in DEBT_PARTIES
         self.attempts.append(
             Done(
                 pk=attempt.pk,
-                started_at=grant.at,
+                started_at=started_at,
                 point=grant.point,
                 role=grant.role,
                 result=result,
                 debtor_conversation=result == "debtor"
                 or (result in {"refused", "hung_up"} and not third_party),
                 conversation=result in {"debtor", "third_party", "refused", "hung_up"},
-                local_day=grant.at.astimezone(self.zone).date(),
+                local_day=started_at.astimezone(self.zone).date(),
             )
         )
         # A wrong person on the debtor's own number makes it invalid; on a relative's, not.
         if result == "invalid" or (result == "wrong_person" and grant.role == "debtor"):
             self.invalid.add(grant.point)
+        # Reaching the debtor ends 失联; a failed attempt that leaves them unreachable starts it.
+        if self.attempts[-1].debtor_conversation:
+            self.lost = False
+        elif grant.role == "debtor" and result in FAILED_TO_REACH:
+            self.lost = self.lost or lost_now(self.attempts, self.roles, self.invalid)
 
 
 # --- driving the gate ----------------------------------------------------------------------
@@ -273,7 +311,12 @@ class Run:
     case: object
     points: dict[str, ContactPoint]
     model: Model
-    refusals: list[tuple[datetime, str, set[str]]] = field(default_factory=list)
+    # The order things happened in: decision pk / attempt pk → step of the run.
+    granted: dict[int, int] = field(default_factory=dict)
+    reported: dict[int, int] = field(default_factory=dict)
+
+    def tick(self) -> int:
+        return len(self.granted) + len(self.reported)
 
 
 def _setup(world: object) -> Run:
@@ -289,41 +332,51 @@ def _setup(world: object) -> Run:
         people=world.people,  # type: ignore[attr-defined]
         case=case,
         points=points,
-        model=Model(zone=SHANGHAI, roles={k: p.role for k, p in points.items()}),
+        model=Model(
+            zone=SHANGHAI,
+            roles={k: p.role for k, p in points.items()},
+            window_zones=(SHANGHAI,),
+            window_end="22:00",
+        ),
     )
 
 
 def _report(run: Run, grant: Grant, record: ContactDecision, step: Step, at: datetime) -> None:
     actor = run.people[step.actor]
     refuse = step.refuse_further and grant.role not in DEBT_PARTIES
+    started_at = grant.at + timedelta(seconds=step.start_delay)
+    data = AttemptInput(
+        result=step.result, started_at=started_at, ended_at=at, third_party_refused=refuse
+    )
     with time_machine.travel(at, tick=False):
-        attempt = attempt_record(
-            actor=actor,  # type: ignore[arg-type]
-            decision=record,
-            data=AttemptInput(
-                result=step.result,
-                started_at=grant.at,
-                ended_at=at,
-                third_party_refused=refuse,
-            ),
-        )
-    run.model.record(grant, step.result, at, attempt)
+        if started_at >= grant.expires_at:
+            # A call started after its grant ran out (past the window's end, past midnight,
+            # or just late) is not the call that was allowed: refused, nothing stored.
+            with pytest.raises(ValidationError) as refused:
+                attempt_record(actor=actor, decision=record, data=data)  # type: ignore[arg-type]
+            assert refused.value.field == "started_at"
+            return
+        attempt = attempt_record(actor=actor, decision=record, data=data)  # type: ignore[arg-type]
+    run.model.record(grant, step.result, at, attempt, started_at)
+    run.reported[attempt.pk] = run.tick()
     if refuse:
         run.model.refused.add(grant.point)
 
 
 def _drive(run: Run, start: datetime, steps: list[Step], expected: object) -> None:
     """Play the schedule in time order: asks, and reports that come later, interleaved."""
-    queue: list[tuple[datetime, int, str, object]] = []
+    # (moment, 0 for a report / 1 for an ask, order, kind, payload): at the same moment a
+    # report is processed first, which is the protocol (reports arrive before the grant ends).
+    queue: list[tuple[datetime, int, int, str, object]] = []
     seq = 0
     for step in steps:
         for n in range(step.repeat):
             # Wall-clock offsets from a local midnight, then UTC (ordered right across DST).
             at = (start + timedelta(seconds=step.offset + n * step.gap)).astimezone(UTC)
-            heapq.heappush(queue, (at, seq, "ask", step))
+            heapq.heappush(queue, (at, 1, seq, "ask", step))
             seq += 1
     while queue:
-        at, _, kind, payload = heapq.heappop(queue)
+        at, _, _, kind, payload = heapq.heappop(queue)
         if kind == "report":
             grant, record, step = payload  # type: ignore[misc]
             _report(run, grant, record, step, at)
@@ -344,11 +397,10 @@ def _drive(run: Run, start: datetime, steps: list[Step], expected: object) -> No
             held = len(run.model.open_grants(at))
             assert talked + held == 3, (at.isoformat(), talked, held)
         if not decision.allowed:
-            run.refusals.append((at, step.target, got))
             continue
         assert decision.record is not None
         assert decision.expires_at is not None
-        assert decision.expires_at == at + timedelta(seconds=grant_seconds())
+        assert decision.expires_at == run.model.expiry(at), (at, decision.expires_at)
         grant = Grant(
             pk=decision.record.pk,
             at=at,
@@ -357,13 +409,16 @@ def _drive(run: Run, start: datetime, steps: list[Step], expected: object) -> No
             role=point.role,
         )
         run.model.grants.append(grant)
-        if step.report == "now":
-            _report(run, grant, decision.record, step, at)
-        elif step.report == "later":
-            # The dialer reports before the grant runs out (see the report for why).
-            later = at + timedelta(seconds=min(step.delay, grant_seconds() - 1))
-            heapq.heappush(queue, (later, seq, "report", (grant, decision.record, step)))
-            seq += 1
+        run.granted[grant.pk] = run.tick()
+        if step.report == "never":
+            continue
+        # The call starts ``start_delay`` after the grant and is reported when it ends, at
+        # once or ``delay`` later, but before the grant runs out (see the module's note).
+        started_at = at + timedelta(seconds=step.start_delay)
+        ends = started_at if step.report == "now" else started_at + timedelta(seconds=step.delay)
+        ends = max(started_at, min(ends, grant.expires_at - timedelta(seconds=1)))
+        heapq.heappush(queue, (ends, 0, seq, "report", (grant, decision.record, step)))
+        seq += 1
 
 
 def _stored(run: Run) -> list[ContactAttempt]:
@@ -378,6 +433,32 @@ def _dial(offset: int, target: str, result: str, **extra: object) -> Step:
 
 
 NINE = 9 * 3600
+
+
+def _lost_contact(run: Run, known: list[ContactAttempt]) -> bool:
+    """失联 as the stored rows show it: replayed in the order the attempts were reported."""
+
+    def unreachable(so_far: list[ContactAttempt]) -> bool:
+        own_invalid = all(
+            any(
+                a.contact_point_id == run.points[p].pk and a.result in {"invalid", "wrong_person"}
+                for a in so_far
+            )
+            for p in ("own", "own2")
+        )
+        mine = [a for a in so_far if a.party_role == "debtor"]  # in started order
+        last3 = len(mine) >= 3 and all(a.result in FAILED_TO_REACH for a in mine[-3:])
+        return own_invalid or last3
+
+    lost = False
+    in_report_order = sorted(known, key=lambda a: run.reported[a.pk])
+    for n, attempt in enumerate(in_report_order):
+        so_far = sorted(in_report_order[: n + 1], key=lambda a: (a.started_at, a.pk))
+        if attempt.debtor_conversation:
+            lost = False
+        elif attempt.party_role == "debtor" and attempt.result in FAILED_TO_REACH:
+            lost = lost or unreachable(so_far)
+    return lost or unreachable(sorted(known, key=lambda a: (a.started_at, a.pk)))
 
 
 @PROPERTY_SETTINGS
@@ -428,30 +509,16 @@ def test_no_cn_schedule_passes_a_cap_or_the_window(world, steps):
             for point in run.points.values():
                 misses = [a for a in attempts if a.contact_point_id == point.pk]
                 assert sum(a.result in UNANSWERED for a in misses) <= 6, (day, point.role)
-        # CN-4: a third party is never called after refusing, nor before the debtor was lost.
+        # CN-4: a third party is never called once they refused, nor before the debtor was
+        # lost, judged by what had been reported when the call was granted.
         relative = run.points["relative"]
-        refused_at = None
         for attempt in stored:
             if attempt.contact_point_id != relative.pk:
                 continue
-            assert refused_at is None, "called a third party after they refused"
-            earlier = [
-                a
-                for a in stored
-                if a.party_role == "debtor" and (a.started_at, a.pk) < (attempt.started_at, a.pk)
-            ]
-            lost = len(earlier) >= 3 and all(a.result in FAILED_TO_REACH for a in earlier[-3:])
-            own_invalid = all(
-                any(
-                    e.contact_point_id == run.points[p].pk
-                    and e.result in {"invalid", "wrong_person"}
-                    for e in earlier
-                )
-                for p in ("own", "own2")
-            )
-            assert lost or own_invalid, attempt.started_at
-            if attempt.third_party_refused:
-                refused_at = attempt.started_at
+            granted = run.granted[attempt.decision_id]
+            known = [a for a in stored if run.reported[a.pk] < granted]
+            assert not any(a.third_party_refused for a in known), "called after a refusal"
+            assert _lost_contact(run, known), attempt.started_at
         transaction.set_rollback(True)
 
 
@@ -521,6 +588,7 @@ def test_no_us_schedule_passes_seven_in_seven_the_cooldown_or_the_window(
         type(case.debtor).objects.filter(pk=case.debtor_id).update(time_zone="America/Los_Angeles")
         run = _setup(world)
         run.model.zone, run.model.window_zones = LOS_ANGELES, (LOS_ANGELES, NEW_YORK)
+        run.model.window_end = "21:00"
         expected = functools.partial(Model.expected_us, cap=cap)
         _drive(run, datetime(2026, 10, 26, tzinfo=LOS_ANGELES), steps, expected)
         stored = _stored(run)
@@ -549,3 +617,110 @@ def test_no_us_schedule_passes_seven_in_seven_the_cooldown_or_the_window(
         relative = run.points["relative"]
         assert sum(a.conversation for a in stored if a.contact_point_id == relative.pk) <= 1
         transaction.set_rollback(True)
+
+
+# --- time travel around the edges of a grant ------------------------------------------------
+
+
+def _report_start(actor, decision, started_at, result="debtor"):
+    with time_machine.travel(started_at + timedelta(seconds=30), tick=False):
+        return attempt_record(
+            actor=actor,
+            decision=decision.record,
+            data=AttemptInput(result=result, started_at=started_at),
+        )
+
+
+def test_a_grant_at_21_59_59_does_not_let_a_call_start_after_22_00(world):
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    decision = ask(ada, case, bj(*MONDAY, 21, 59, 59))
+    assert decision.allowed
+    assert decision.expires_at == bj(*MONDAY, 22, 0)
+    before = ContactAttempt.objects.count()
+    for started in (bj(*MONDAY, 22, 0, 0), bj(*MONDAY, 22, 0, 5)):
+        with pytest.raises(ValidationError) as late:
+            _report_start(ada, decision, started)
+        assert late.value.field == "started_at"
+    assert ContactAttempt.objects.count() == before
+    # Started within its second, the call is recorded as usual.
+    assert _report_start(ada, decision, bj(*MONDAY, 21, 59, 59)).local_day.day == 23
+
+
+def test_a_grant_before_midnight_does_not_spill_into_the_next_day(world):
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    consent_record(
+        actor=ada,
+        debtor=case.debtor,
+        channel="call",
+        starts_at=bj(*MONDAY, 22, 0),
+        ends_at=bj(2026, 11, 24, 1, 0),
+        evidence="call-9 录音：约定夜间回电",
+    )
+    decision = ask(ada, case, bj(*MONDAY, 23, 59, 0))
+    assert decision.allowed
+    assert decision.expires_at == bj(2026, 11, 24, 0, 0)
+    with pytest.raises(ValidationError):
+        _report_start(ada, decision, bj(2026, 11, 24, 0, 0, 30))
+
+
+def test_cn_counters_reset_at_beijing_midnight(world):
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    consent_record(
+        actor=ada,
+        debtor=case.debtor,
+        channel="call",
+        starts_at=bj(*MONDAY, 22, 0),
+        ends_at=bj(2026, 11, 24, 1, 0),
+        evidence="call-9 录音：约定夜间回电",
+    )
+    for minute in (0, 20, 40):
+        assert isinstance(call(ada, case, bj(*MONDAY, 23, minute), "debtor"), ContactAttempt)
+    assert ask(ada, case, bj(*MONDAY, 23, 59)).codes == ["debtor_daily_cap"]
+    assert ask(ada, case, bj(*MONDAY, 23, 59, 59)).codes == ["debtor_daily_cap"]
+    tuesday = ask(ada, case, bj(2026, 11, 24, 0, 0))
+    assert tuesday.allowed
+    assert [n.code for n in tuesday.notices] == ["consent_window"]
+
+
+def test_unanswered_counts_reset_at_beijing_midnight_too(world):
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    consent_record(
+        actor=ada,
+        debtor=case.debtor,
+        channel="call",
+        starts_at=bj(*MONDAY, 22, 0),
+        ends_at=bj(2026, 11, 24, 1, 0),
+        evidence="call-9 录音：约定夜间回电",
+    )
+    for minute in range(50, 56):
+        assert isinstance(call(ada, case, bj(*MONDAY, 23, minute), "no_answer"), ContactAttempt)
+    assert ask(ada, case, bj(*MONDAY, 23, 59, 59)).codes == ["number_unanswered_cap"]
+    assert ask(ada, case, bj(2026, 11, 24, 0, 0)).allowed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: a grant that lapses unreported frees its slot, but a long call it "
+    "allowed may still be under way and reported later (see the module docstring)",
+)
+def test_a_call_reported_after_its_grant_lapsed_can_overrun_the_daily_cap(world):
+    ada, tom, case = world.people["ada"], world.people["tom"], world.cases["ada_case"]
+    for hour in (9, 10):
+        assert isinstance(call(ada, case, bj(*MONDAY, hour, 0), "debtor"), ContactAttempt)
+    long_call = ask(ada, case, bj(*MONDAY, 11, 0))  # the last slot; a 10-minute conversation
+    assert long_call.allowed
+    other = ask(tom, case, bj(*MONDAY, 11, 5), channel="robot")  # the grant has lapsed
+    assert other.allowed
+    with time_machine.travel(bj(*MONDAY, 11, 10), tick=False):
+        attempt_record(
+            actor=ada,
+            decision=long_call.record,
+            data=AttemptInput(result="debtor", started_at=bj(*MONDAY, 11, 0, 2)),
+        )
+        attempt_record(
+            actor=tom,
+            decision=other.record,
+            data=AttemptInput(result="debtor", started_at=bj(*MONDAY, 11, 5, 2)),
+        )
+    talked = ContactAttempt.objects.filter(case_id=case.pk, debtor_conversation=True).count()
+    assert talked <= 3

@@ -46,3 +46,18 @@ def test_running_it_twice_creates_nothing_more():
     again = demo_seed(cases=50)
     assert not again.created
     assert Case.objects.count() == 50
+
+
+def test_collectors_find_a_working_queue():
+    from recoup.contact.models import ContactAttempt, Promise
+    from recoup.contact.queue import my_queue
+
+    demo_seed(cases=600)
+    assert ContactAttempt.objects.exists()
+    assert Promise.objects.filter(status="open").exists()
+    assert Case.objects.filter(intensive_follow_up=True).exists()
+    collector = User.objects.get(username="bj_t1_c1")
+    queue = my_queue(collector)
+    rows = queue.rows + queue.blocked
+    assert rows
+    assert all(row.reasons for row in rows)
