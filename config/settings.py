@@ -206,6 +206,9 @@ RECOUP_IMPORT_MAX_ROWS = env_int("RECOUP_IMPORT_MAX_ROWS", 2_000_000)
 # How long an allowed contact (a gate grant) holds its slot of the caps if its outcome is
 # never reported (a dialer that crashed mid-call): seconds.
 RECOUP_GATE_GRANT_SECONDS = env_int("RECOUP_GATE_GRANT_SECONDS", 180)
+# How long an unreported call keeps its slot after its grant expired (a long call is reported
+# when it ends): minutes.
+RECOUP_GATE_CALL_HOLD_MINUTES = env_int("RECOUP_GATE_CALL_HOLD_MINUTES", 60)
 # SMS delivery (recoup.messaging.adapters): "file" (JSON lines under MEDIA_ROOT/outbox/),
 # "console" (the log) or "http" (a gateway: POSTs signed JSON, signed delivery callbacks).
 RECOUP_SMS_BACKEND = env_str("RECOUP_SMS_BACKEND", "file")

@@ -24,17 +24,24 @@ class Hit:
         return {"category": self.category, "name": self.name, "tier": self.tier, "term": self.term}
 
 
-def _normalise(text: str) -> str:
-    # Full-width forms to half-width and no spaces, so "找 人 上 门" still matches.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+
+
+def _normalise(text: str, *, keep_spaces: bool = False) -> str:
+    # Full-width forms to half-width, no invisible characters and (for literal words) no
+    # spaces, so "找 人 上 门" and a word split by a zero-width space still match.
     out = []
-    for ch in text:
+    for ch in _INVISIBLE.sub("", text):
         code = ord(ch)
         if 0xFF01 <= code <= 0xFF5E:
             ch = chr(code - 0xFEE0)
         elif code == 0x3000:
             ch = " "
         out.append(ch)
-    return re.sub(r"\s+", "", "".join(out)).lower()
+    joined = "".join(out)
+    if keep_spaces:
+        return re.sub(r"\s+", " ", joined).lower()
+    return re.sub(r"\s+", "", joined).lower()
 
 
 def scan(organisation_id: int, text: str, *, third_party: bool = False) -> list[Hit]:
@@ -42,6 +49,7 @@ def scan(organisation_id: int, text: str, *, third_party: bool = False) -> list[
     if not text or not text.strip():
         return []
     flat = _normalise(text)
+    spaced = _normalise(text, keep_spaces=True)
     terms = LexiconTerm.objects.filter(
         organisation_id=organisation_id, category__active=True
     ).select_related("category")
@@ -54,7 +62,9 @@ def scan(organisation_id: int, text: str, *, third_party: bool = False) -> list[
         if term.is_pattern:
             try:
                 # The text is lower-cased above, so a pattern written "QR码" must ignore case.
-                found = re.search(term.term, flat, re.IGNORECASE) is not None
+                found = any(
+                    re.search(term.term, form, re.IGNORECASE) is not None for form in (flat, spaced)
+                )
             except re.error:
                 found = False
         else:

@@ -250,7 +250,8 @@ def stack(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     collected: dict[str, list[Any]] = {}
     for layer in layers:
         for name, value in layer.items():
-            collected.setdefault(name, []).append(value)
+            if name in BY_NAME:  # a parameter since removed from the catalogue has no rule
+                collected.setdefault(name, []).append(value)
     effective = {
         name: _COMBINE[BY_NAME[name].combine](values) for name, values in collected.items()
     }

@@ -36,7 +36,7 @@ from recoup.cases.permissions import cases_user_can
 from recoup.clients.models import Contract
 from recoup.compliance.params import VOICE_CHANNELS, parse_time
 from recoup.compliance.selectors import EffectiveRules, effective_rules
-from recoup.contact.gate import WORKABLE
+from recoup.contact.gate import WORKABLE, held_after
 from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.contact.rules import reason
 from recoup.core.clock import now
@@ -227,7 +227,7 @@ def my_queue(user: User, filters: QueueFilters | None = None, at: datetime | Non
             debtor_id__in=debtor_ids,
             allowed=True,
             consumed_at__isnull=True,
-            expires_at__gt=at,
+            expires_at__gt=held_after(at),
             channel__in=VOICE_CHANNELS,
         )
         .values("debtor_id")

@@ -176,3 +176,27 @@ def test_any_amount_in_any_digits_is_a_third_party_hit(world, amount, full_width
     hits = scan(world.org.pk, text, third_party=True)
     assert "third_party_debt" in codes(hits)
     assert scan(world.org.pk, text) == []
+
+
+def test_zero_width_characters_do_not_hide_a_word(world):
+    from recoup.compliance.lexicon import scan
+
+    hits = scan(world.org.pk, "不还就\u200b坐\u200d牢")
+    assert [h.category for h in hits] == ["misleading_legal"]
+
+
+def test_a_pattern_with_a_space_matches_spaced_text(world):
+    from recoup.compliance.lexicon import scan
+    from recoup.compliance.models import LexiconCategory, LexiconTerm
+
+    category = LexiconCategory.objects.get(organisation=world.org, code="insult")
+    LexiconTerm.objects.create(
+        organisation=world.org, category=category, term=r"pay up now", is_pattern=True
+    )
+    assert [h.term for h in scan(world.org.pk, "You  PAY up now!")] == ["pay up now"]
+
+
+def test_a_removed_parameter_is_ignored_when_stacking():
+    from recoup.compliance.params import stack
+
+    assert stack([{"window_start": "08:00", "old_parameter": 3}]) == {"window_start": "08:00"}

@@ -98,8 +98,10 @@ def test_an_open_grant_holds_the_last_slot(world):
     assert first.allowed
     second = ask(tom, case, bj(*MONDAY, 10, 0))
     assert second.codes == ["debtor_daily_cap"]
-    # Once the grant expires unreported, the slot is free again.
-    later = bj(*MONDAY, 10, 0) + timedelta(minutes=10)
+    # Expired but unreported, the grant still holds the slot while its call may last...
+    assert ask(tom, case, bj(*MONDAY, 10, 30)).codes == ["debtor_daily_cap"]
+    # ...and frees it once no call could still be under way (a crashed dialer).
+    later = bj(*MONDAY, 10, 0) + timedelta(minutes=3 + 60, seconds=1)
     assert ask(tom, case, later).allowed
 
 
