@@ -68,8 +68,9 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "workdays",
         "compliance",
         "messaging",
+        "result_codes",
     ),
-    C.ADMIN_ASSISTANT: ("cases", "intake", "clients", "messaging"),
+    C.ADMIN_ASSISTANT: ("cases", "intake", "clients", "messaging", "result_codes"),
     C.QUALITY_INSPECTOR: ("cases", "compliance"),
     C.RISK_OFFICER: ("cases", "intake", "clients", "compliance"),
     C.BRANCH_MANAGER: (
@@ -81,6 +82,7 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "workdays",
         "compliance",
         "messaging",
+        "result_codes",
     ),
     C.HQ: (
         "cases",
@@ -91,6 +93,7 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "workdays",
         "compliance",
         "messaging",
+        "result_codes",
     ),
     C.CLIENT_USER: ("cases", "intake", "clients"),
     C.SYSTEM_ADMIN: ("people", "clients", "workdays", "compliance"),

@@ -26,6 +26,7 @@ from recoup.accounts.models import User
 from recoup.contact import dialer, recordings
 from recoup.contact.gate import Decision, Refusal
 from recoup.contact.models import ContactAttempt, Recording
+from recoup.contact.selectors import client_code_for
 from recoup.contact.services import AttemptInput, parse_promise
 from recoup.core.exceptions import RecoupError, ValidationError
 
@@ -99,6 +100,7 @@ class AttemptOut(Schema):
     flagged_for_review: bool
     lexicon_hits: list[str]
     promise: PromiseOut | None
+    client_result_code: str  # the client's own code for the result ("" when unmapped)
 
 
 class RecordingOut(Schema):
@@ -198,6 +200,7 @@ def _attempt_out(attempt: ContactAttempt) -> dict[str, Any]:
         "flagged_for_review": attempt.flagged_for_review,
         "lexicon_hits": sorted({h["category"] for h in attempt.lexicon_hits}),
         "promise": {"amount": promise.amount, "due_on": promise.due_on} if promise else None,
+        "client_result_code": client_code_for(attempt),
     }
 
 

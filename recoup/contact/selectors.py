@@ -13,6 +13,7 @@ from recoup.accounts.roles import WORK
 from recoup.cases.models import Case, ContactPoint
 from recoup.cases.permissions import user_can
 from recoup.contact.models import (
+    ClientResultCode,
     ContactAttempt,
     ContactDecision,
     InfoRepair,
@@ -120,3 +121,27 @@ def unrecorded_grants(actors: list[User], before: datetime) -> QuerySet[ContactD
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def client_result_codes(organisation_id: int, client_id: int) -> dict[str, ClientResultCode]:
+    """A client's own codes for Recoup's results, by result."""
+    return {
+        c.result: c
+        for c in ClientResultCode.objects.filter(
+            organisation_id=organisation_id, client_id=client_id
+        )
+    }
+
+
+def client_code_for(attempt: ContactAttempt) -> str:
+    """The client's own code for an attempt's result ("" when the client has none)."""
+    return (
+        ClientResultCode.objects.filter(
+            organisation_id=attempt.organisation_id,
+            client_id=attempt.case.client_id,
+            result=attempt.result,
+        )
+        .values_list("code", flat=True)
+        .first()
+        or ""
+    )

@@ -28,6 +28,7 @@ from recoup.contact.gate import DEBT_PARTIES, debtor_unreachable
 from recoup.contact.models import (
     CONVERSATION,
     FAILED_TO_REACH,
+    ClientResultCode,
     ContactAttempt,
     ContactDecision,
     InfoRepair,
@@ -548,3 +549,57 @@ def saved_view_delete(*, user: User, view: SavedQueueView) -> None:
     if view.user_id != user.pk:
         raise PermissionDenied(_("只能删除自己的视图。"))
     view.delete()
+
+
+# --- clients' own result codes ------------------------------------------------------------
+
+RESULT_CODE_EDITORS = frozenset({"supervisor", "branch_manager", "hq", "admin_assistant"})
+
+
+def client_result_codes_save(
+    *, actor: User, client_id: int, codes: dict[str, tuple[str, str]]
+) -> int:
+    """Map Recoup's result codes to one client's own list (code, label); blank code = unmapped.
+
+    Used in the client's reports and the dialer API. Returns how many mappings are in force.
+    """
+    if not actor.has_role(*RESULT_CODE_EDITORS) or actor.organisation_id is None:
+        raise PermissionDenied(_("只有主管、分公司经理、总公司或协助行政可以维护委托方结果代码。"))
+    unknown = sorted(set(codes) - set(Result.values))
+    if unknown:
+        raise ValidationError(
+            _("未知结果：%(names)s") % {"names": _("、").join(unknown)}, field="codes"
+        )
+    with transaction.atomic():
+        before = dict(
+            ClientResultCode.objects.filter(
+                organisation_id=actor.organisation_id, client_id=client_id
+            ).values_list("result", "code")
+        )
+        for result, (code, label) in codes.items():
+            code, label = code.strip(), label.strip()
+            if not code:
+                ClientResultCode.objects.filter(
+                    organisation_id=actor.organisation_id, client_id=client_id, result=result
+                ).delete()
+                continue
+            ClientResultCode.objects.update_or_create(
+                organisation_id=actor.organisation_id,
+                client_id=client_id,
+                result=result,
+                defaults={"code": code[:30], "label": label[:100]},
+            )
+        after = dict(
+            ClientResultCode.objects.filter(
+                organisation_id=actor.organisation_id, client_id=client_id
+            ).values_list("result", "code")
+        )
+        audit_record(
+            action="contact.result_codes.saved",
+            actor=actor,
+            organisation=actor.organisation_id,
+            object_type="client",
+            object_id=client_id,
+            data={"before": before, "after": after},
+        )
+    return len(after)

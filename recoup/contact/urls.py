@@ -8,6 +8,7 @@ urlpatterns = [
     path("views/", views.view_save, name="view-save"),
     path("views/<int:view_id>/delete/", views.view_delete, name="view-delete"),
     path("team/", views.team, name="team"),
+    path("result-codes/", views.result_codes, name="result-codes"),
     path("case/<int:case_id>/", views.workspace, name="workspace"),
     path("case/<int:case_id>/dial/<int:point_id>/", views.dial, name="dial"),
     path("case/<int:case_id>/repair/", views.repair, name="repair"),

@@ -24,10 +24,11 @@ from recoup.cases import pii
 from recoup.cases import selectors as case_selectors
 from recoup.cases import services as case_services
 from recoup.cases.permissions import user_can
+from recoup.clients.selectors import clients_for_user
 from recoup.contact import selectors, services
 from recoup.contact.forms import LogCallForm, QueueFilterForm, RepairForm, SaveViewForm
 from recoup.contact.gate import ContactRequest, decide
-from recoup.contact.models import OverdueReason
+from recoup.contact.models import OverdueReason, Result
 from recoup.contact.panels import panels_for
 from recoup.contact.queue import QueueFilters, daily_figures, my_queue
 from recoup.core.clock import now
@@ -298,4 +299,33 @@ def team(request: HttpRequest) -> HttpResponse:
         request,
         "contact/team.html",
         {"rows": rows, "day": local.date(), "unrecorded": unrecorded},
+    )
+
+
+@login_required
+def result_codes(request: HttpRequest) -> HttpResponse:
+    """A client's own result codes for Recoup's results (used in the client's reports)."""
+    user = _user(request)
+    clients = list(clients_for_user(user)) if user.has_role(*services.RESULT_CODE_EDITORS) else []
+    if not clients:
+        return render(request, "403.html", {"message": _("无权维护委托方结果代码。")}, status=403)
+    raw = request.POST.get("client") or request.GET.get("client") or ""
+    client = next((c for c in clients if str(c.pk) == raw), clients[0])
+    if request.method == "POST":
+        codes = {
+            value: (request.POST.get(f"code-{value}", ""), request.POST.get(f"label-{value}", ""))
+            for value, _label in Result.choices
+        }
+        try:
+            services.client_result_codes_save(actor=user, client_id=client.pk, codes=codes)
+            messages.success(request, _("结果代码已保存。"))
+            return redirect(reverse("contact:result-codes") + f"?client={client.pk}")
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, exc.message)
+    mapped = selectors.client_result_codes(client.organisation_id, client.pk)
+    rows = [(value, label, mapped.get(value)) for value, label in Result.choices]
+    return render(
+        request,
+        "contact/result_codes.html",
+        {"clients": clients, "client": client, "rows": rows},
     )

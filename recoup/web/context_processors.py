@@ -22,6 +22,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "team_figures": (_("今日作业量"), reverse("contact:team")),
         "cases": (_("案件"), reverse("cases:case-list")),
         "messaging": (_("短信与信函模板"), reverse("messaging:template-list")),
+        "result_codes": (_("结果代码"), reverse("contact:result-codes")),
         "people": (_("人员"), reverse("people:people-list")),
         "clients": (_("委托方与合作协议"), reverse("clients:contract-list")),
         "intake": (_("案件导入"), reverse("intake:job-list")),

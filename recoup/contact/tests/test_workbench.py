@@ -324,3 +324,29 @@ def test_the_daily_command_marks_broken_promises(world):
     call_command("contact_daily", "--today", "2026-11-23", stdout=out)
     assert "1 promise(s) marked broken" in out.getvalue()
     assert Promise.objects.get().status == Promise.Status.BROKEN
+
+
+def test_a_supervisor_maps_results_to_the_client_s_codes(world, client, login, at_ten):
+    from recoup.contact.models import ClientResultCode
+
+    login(world.people["sue"])
+    response = client.post(
+        "/work/result-codes/",
+        {
+            "client": world.bank_a.pk,
+            "code-debtor": "C01",
+            "label-debtor": "本人接听",
+            "code-busy": "",
+        },
+    )
+    assert response.status_code == 302
+    code = ClientResultCode.objects.get(client=world.bank_a)
+    assert (code.result, code.code) == ("debtor", "C01")
+    # A collector may not change the client's list.
+    login(world.people["ada"])
+    assert client.get("/work/result-codes/").status_code == 403
+    # The dialer API reports the client's code with the attempt.
+    from recoup.contact.selectors import client_code_for
+
+    attempt = call(world.people["ada"], world.cases["ada_case"], MONDAY_10, "debtor")
+    assert client_code_for(attempt) == "C01"
