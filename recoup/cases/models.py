@@ -373,6 +373,8 @@ class Hold(TimeStampedModel):
         CLIENT = "client", _("委托方要求")  # the bank asked to stop
         VULNERABLE = "vulnerable", _("特殊困难")  # illness, hardship: pause by supervisor
         STOP_LIST = "stop_list", _("停催名单")  # the debtor is on the stop list at import
+        CEASE = "cease", _("要求停止联系")  # the debtor asked in writing to stop (US 1692c(c))
+        ATTORNEY = "attorney", _("已委托律师")  # represented: contact the attorney only (US-3)
         OTHER = "other", _("其他")
 
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
