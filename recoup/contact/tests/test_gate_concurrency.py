@@ -167,7 +167,7 @@ def test_one_conversation_with_a_third_party_under_us_federal(world, slow_counti
 
 def test_without_the_lock_both_would_pass(world, slow_counting, monkeypatch):
     """The control: the slowed counting really overlaps, so the lock is what makes it right."""
-    monkeypatch.setattr(gate, "_lock_debtor", lambda debtor_id: None)
+    monkeypatch.setattr(gate, "_lock_rows", lambda rows: rows)
     ada, case = world.people["ada"], world.cases["ada_case"]
     reported(call(ada, case, bj(2026, 11, 23, 9, 0), "debtor"))
     reported(call(ada, case, bj(2026, 11, 23, 9, 30), "debtor"))
