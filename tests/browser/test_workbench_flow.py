@@ -52,7 +52,9 @@ def test_a_collector_logs_a_call_with_a_promise_and_a_refused_call_shows_its_rea
         expect(page).to_have_url(re.compile(r"/work/case/\d+/$"))
         page.get_by_test_id("dial").first.click()
         expect(page.get_by_test_id("gate-allowed")).to_be_visible()
-        page.get_by_test_id("result-debtor").click()
+        page.get_by_test_id("gate-allowed").click()  # focus outside the text fields
+        page.keyboard.press("1")  # the first result: the debtor reached
+        expect(page.locator("#result-debtor")).to_be_checked()
         page.get_by_test_id("promise-amount").fill("2000")
         page.get_by_test_id("promise-date").fill("2026-11-30")
         page.get_by_test_id("notes").fill("本人同意月底先还两千")
