@@ -165,11 +165,21 @@ def test_one_conversation_with_a_third_party_under_us_federal(world, slow_counti
     one_pass(race(requests_for(world, case, at, 2, point=neighbour)), "third_party_cap")
 
 
-def test_without_the_lock_both_would_pass(world, slow_counting, monkeypatch):
-    """The control: the slowed counting really overlaps, so the lock is what makes it right."""
-    monkeypatch.setattr(gate, "_lock_rows", lambda rows: rows)
+def test_without_the_lock_both_would_pass(world, monkeypatch):
+    """The control: without the lock, two requests counting at the same moment both pass, so
+    the lock is what makes the other tests right. Both wait for each other inside their
+    transactions before counting (a barrier, not a sleep: it cannot depend on timing)."""
     ada, case = world.people["ada"], world.cases["ada_case"]
     reported(call(ada, case, bj(2026, 11, 23, 9, 0), "debtor"))
     reported(call(ada, case, bj(2026, 11, 23, 9, 30), "debtor"))
+    monkeypatch.setattr(gate, "_lock_rows", lambda rows: rows)
+    together = threading.Barrier(2, timeout=30)
+    original = gate._check_counters
+
+    def in_step(ctx: Any) -> None:
+        together.wait()
+        original(ctx)
+
+    monkeypatch.setattr(gate, "_check_counters", in_step)
     decisions = race(requests_for(world, case, bj(2026, 11, 23, 10, 0), 2))
     assert [d.allowed for d in decisions] == [True, True]
