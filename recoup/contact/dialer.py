@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from recoup.accounts.models import User
 from recoup.accounts.roles import VIEW
 from recoup.cases.models import Case, ContactPoint
-from recoup.cases.permissions import cases_user_can, user_can
+from recoup.cases.permissions import cases_user_can
 from recoup.contact.gate import ContactRequest, Decision, decide
 from recoup.contact.models import CallMode, Channel, ContactAttempt, ContactDecision, Promise
+from recoup.contact.selectors import decision_get_for_user
 from recoup.contact.services import START_SKEW, AttemptInput, attempt_record
 from recoup.core.clock import now
 from recoup.core.exceptions import NotFound, RecoupError, ValidationError
@@ -164,17 +165,7 @@ def contact_authorize(
 
 def decision_get_for_dialer(user: User, uid: uuid.UUID) -> ContactDecision:
     """A decision the caller asked for, or one on a case the caller may see."""
-    decision = (
-        ContactDecision.objects.for_org(user.organisation_id or 0)
-        .select_related("case")
-        .filter(uid=uid)
-        .first()
-    )
-    if decision is None or (
-        decision.actor_id != user.pk and not user_can(user, VIEW, decision.case)
-    ):
-        raise NotFound(_("合规放行记录“%(id)s”不存在。") % {"id": uid})
-    return decision
+    return decision_get_for_user(user, uid, VIEW)
 
 
 def attempt_promise(attempt: ContactAttempt) -> Promise | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -31,15 +32,16 @@ def _org(user: User) -> int:
     return user.organisation_id
 
 
-def decision_get_for_user(user: User, uid: str) -> ContactDecision:
-    """A decision the user asked for (or may work the case of); otherwise not found."""
+def decision_get_for_user(user: User, uid: str | uuid.UUID, action: str = WORK) -> ContactDecision:
+    """A decision the user asked for, or one on a case the user may ``action``; otherwise
+    not found (the workbench asks WORK, the dialer API VIEW)."""
     decision = (
         ContactDecision.objects.filter(organisation_id=_org(user), uid=uid)
         .select_related("case", "contact_point")
         .first()
     )
     if decision is None or (
-        decision.actor_id != user.pk and not user_can(user, WORK, decision.case)
+        decision.actor_id != user.pk and not user_can(user, action, decision.case)
     ):
         raise NotFound(_("合规放行记录“%(id)s”不存在。") % {"id": uid})
     return decision

@@ -279,20 +279,17 @@ def _apply_to_contact_point(
     if point is None:
         return {}
     changes: dict[str, Any] = {}
-    if data.result in {Result.INVALID_NUMBER, Result.WRONG_PERSON} and point.role == "debtor":
-        point.validity = ContactPoint.Validity.INVALID
-        changes["validity"] = point.validity
+    # An empty number is invalid for anyone; "wrong person" only says so of the debtor's own.
+    wrong_owner = data.result == Result.WRONG_PERSON and point.role == ContactPoint.Role.DEBTOR
+    if data.result == Result.INVALID_NUMBER or wrong_owner:
+        changes["validity"] = point.validity = ContactPoint.Validity.INVALID
     elif data.result == Result.DEBTOR_REACHED:
-        point.validity = ContactPoint.Validity.VALID
-        changes["validity"] = point.validity
-    elif data.result == Result.INVALID_NUMBER:
-        point.validity = ContactPoint.Validity.INVALID
-        changes["validity"] = point.validity
+        changes["validity"] = point.validity = ContactPoint.Validity.VALID
     if data.third_party_refused:
         point.refused_contact, point.refused_at = True, at
         changes["refused_contact"] = True
     if changes:
-        point.save(update_fields=[*{"validity", "refused_contact", "refused_at"}])
+        point.save(update_fields=["validity", "refused_contact", "refused_at"])
     return changes
 
 
