@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "recoup.allocation",
     "recoup.contact",
     "recoup.messaging",
+    "recoup.money",
     "recoup.web",
     "recoup.demo",
 ]

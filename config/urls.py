@@ -15,6 +15,7 @@ urlpatterns = [
     path("workdays/", include("recoup.workdays.urls")),
     path("messaging/", include("recoup.messaging.urls")),
     path("work/", include("recoup.contact.urls")),
+    path("money/", include("recoup.money.urls")),
     path("compliance/", include("recoup.compliance.urls")),
     path("recordings/", include("recoup.contact.recording_urls")),
     path("", include("recoup.web.urls")),

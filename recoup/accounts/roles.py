@@ -35,17 +35,22 @@ HOLD = "hold"  # put on or release a stop-collection hold (停催)
 TRANSITION = "transition"  # move the case through its status table
 WORK = "work"  # log contacts and actions (later issues)
 ALLOCATE = "allocate"  # give cases to collectors, re-allocate, recall to the pool (分案)
+PAYMENTS = "payments"  # record, match, reject and reverse payments (回款); reconcile
 
 ROLE_CAPABILITIES: dict[str, Capability] = {
     C.COLLECTOR: Capability("own", frozenset({VIEW, UNMASK, WORK})),
     C.FIELD_COLLECTOR: Capability("own", frozenset({VIEW, UNMASK, WORK})),
     C.TEAM_LEADER: Capability("team", frozenset({VIEW, UNMASK, WORK})),
-    C.SUPERVISOR: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, WORK, ALLOCATE})),
-    C.ADMIN_ASSISTANT: Capability("branch", frozenset({VIEW})),
+    C.SUPERVISOR: Capability(
+        "branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, WORK, ALLOCATE, PAYMENTS})
+    ),
+    C.ADMIN_ASSISTANT: Capability("branch", frozenset({VIEW, PAYMENTS})),
     C.QUALITY_INSPECTOR: Capability("branch", frozenset({VIEW})),
     C.RISK_OFFICER: Capability("org", frozenset({VIEW, UNMASK, HOLD})),
-    C.BRANCH_MANAGER: Capability("branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE})),
-    C.HQ: Capability("org", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE})),
+    C.BRANCH_MANAGER: Capability(
+        "branch", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE, PAYMENTS})
+    ),
+    C.HQ: Capability("org", frozenset({VIEW, UNMASK, HOLD, TRANSITION, ALLOCATE, PAYMENTS})),
     C.CLIENT_USER: Capability("client", frozenset({VIEW})),
     C.SYSTEM_ADMIN: Capability("none", frozenset()),
     # Keeps the compliance profiles and the forbidden-word lexicon; reads cases to review
@@ -57,12 +62,15 @@ ROLE_CAPABILITIES: dict[str, Capability] = {
 ROLE_NAV: dict[str, tuple[str, ...]] = {
     C.COLLECTOR: ("work", "cases"),
     C.FIELD_COLLECTOR: ("work", "cases"),
-    C.TEAM_LEADER: ("work", "team_figures", "cases", "allocation"),
+    C.TEAM_LEADER: ("work", "team_figures", "cases", "plans", "reductions", "allocation"),
     C.SUPERVISOR: (
         "team_figures",
         "cases",
         "allocation",
         "intake",
+        "payments",
+        "plans",
+        "reductions",
         "people",
         "clients",
         "workdays",
@@ -70,13 +78,25 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "messaging",
         "result_codes",
     ),
-    C.ADMIN_ASSISTANT: ("cases", "intake", "clients", "messaging", "result_codes"),
+    C.ADMIN_ASSISTANT: (
+        "cases",
+        "intake",
+        "payments",
+        "plans",
+        "reductions",
+        "clients",
+        "messaging",
+        "result_codes",
+    ),
     C.QUALITY_INSPECTOR: ("cases", "compliance"),
     C.RISK_OFFICER: ("cases", "intake", "clients", "compliance"),
     C.BRANCH_MANAGER: (
         "cases",
         "allocation",
         "intake",
+        "payments",
+        "plans",
+        "reductions",
         "people",
         "clients",
         "workdays",
@@ -88,6 +108,9 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "cases",
         "allocation",
         "intake",
+        "payments",
+        "plans",
+        "reductions",
         "people",
         "clients",
         "workdays",
@@ -96,7 +119,7 @@ ROLE_NAV: dict[str, tuple[str, ...]] = {
         "result_codes",
     ),
     C.CLIENT_USER: ("cases", "intake", "clients"),
-    C.SYSTEM_ADMIN: ("people", "clients", "workdays", "compliance"),
+    C.SYSTEM_ADMIN: ("people", "clients", "workdays", "compliance", "reductions"),
     C.COMPLIANCE_OFFICER: ("cases", "compliance", "messaging"),
 }
 

@@ -434,3 +434,74 @@ class StopListEntry(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.id_number_masked} ({self.get_reason_display()})"
+
+
+class LedgerEntry(models.Model):
+    """One movement of a case's balance (账务流水), append-only: never updated or deleted.
+
+    A case's balance is its entrusted amount (委案金额, fixed at placement) plus the sum of its
+    entries; ``Case.total_owed`` is that sum kept current in the same transaction as each
+    entry (``recoup.cases.ledger``), so lists can sort and filter on it. Amounts are signed:
+    a payment of 1 200.00 is ``-1200.00``; its reversal ``+1200.00``; the client's balance
+    update from 5 000.00 to 5 080.00 (interest) an adjustment of ``+80.00``.
+
+    ``source_type``/``source_id`` name what caused the entry (``payment`` 17, ``import_job``
+    4, ``reduction`` 9). A payment has one payment entry and at most one reversal (unique
+    indexes); other events carry an ``idempotency_key``, unique per organisation, so an event
+    that arrives twice moves the balance once (STYLE §4.7).
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("还款")  # money received by the client (negative)
+        REVERSAL = "reversal", _("冲正")  # a payment undone (positive)
+        REDUCTION = "reduction", _("减免")  # an approved waiver taking effect (negative)
+        ADJUSTMENT = "adjustment", _("调整")  # the client's balance update, an approved fix
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    # Indexed by ledger_case, which leads with it.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="ledger", db_index=False)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    amount = money_field(_("金额"))
+    currency = models.CharField(max_length=3, default="CNY")
+    effective_on = models.DateField(_("起息日"))  # the value date: when the money moved
+    source_type = models.CharField(max_length=20)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)
+    memo = models.CharField(_("说明"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case_id", "id"]
+        indexes = [models.Index(fields=["case", "id"], name="ledger_case")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "idempotency_key"],
+                name="ledger_idempotent",
+                condition=Q(idempotency_key__isnull=False),
+            ),
+            # A payment moves a balance once, and is reversed at most once (an integer index:
+            # cheaper than a key per row for a file of half a million payments).
+            models.UniqueConstraint(
+                fields=["source_id"], name="ledger_payment_once", condition=Q(kind="payment")
+            ),
+            models.UniqueConstraint(
+                fields=["source_id"], name="ledger_reversal_once", condition=Q(kind="reversal")
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} ({self.case_id})"

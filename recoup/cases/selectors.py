@@ -11,11 +11,11 @@ from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
-from recoup.accounts.roles import UNMASK, VIEW, WORK
+from recoup.accounts.roles import PAYMENTS, UNMASK, VIEW, WORK
 from recoup.audit.selectors import audit_events_for_case
 from recoup.cases import pii
 from recoup.cases.history import HistoryItem, action_label, extra_history
-from recoup.cases.models import Case, ContactPoint, Debtor, Hold
+from recoup.cases.models import Case, ContactPoint, Debtor, Hold, LedgerEntry
 from recoup.cases.permissions import cases_user_can, user_can
 from recoup.core.clock import now
 from recoup.core.exceptions import NotFound, PermissionDenied
@@ -179,6 +179,9 @@ class CaseDetail:
     can_hold: bool
     can_work: bool = False
     other_cases: list[Case] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)  # latest first, at most 50
+    ledger_count: int = 0
+    can_post_payments: bool = False
 
 
 def case_masked_summary(case: Case) -> dict[str, Any]:
@@ -257,6 +260,9 @@ def case_detail_for_user(user: User, case: Case) -> CaseDetail:
         can_hold=user_can(user, "hold", case),
         can_work=user_can(user, WORK, case) and not case.is_terminal,
         other_cases=others,
+        ledger=list(LedgerEntry.objects.filter(case_id=case.pk).order_by("-id")[:50]),
+        ledger_count=LedgerEntry.objects.filter(case_id=case.pk).count(),
+        can_post_payments=user_can(user, PAYMENTS, case),
     )
 
 
@@ -270,3 +276,8 @@ def case_status_counts_for_user(user: User) -> list[dict[str, Any]]:
         for r in rows
     ]
     return sorted(result, key=lambda r: order.index(r["status"]) if r["status"] in order else 99)
+
+
+def ledger_entries(case: Case) -> QuerySet[LedgerEntry]:
+    """A case's ledger, oldest first (the caller has checked the case is visible)."""
+    return LedgerEntry.objects.filter(case_id=case.pk).order_by("id")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from recoup.accounts.models import User
 from recoup.cases import selectors, services
 from recoup.cases.forms import CaseFilterForm, HoldForm
+from recoup.cases.panels import case_panels_for
 from recoup.clients.selectors import batches_for_user, clients_for_user
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
 
@@ -72,7 +73,12 @@ def _detail_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
     case = _load(request, case_id)
     detail = selectors.case_detail_for_user(user, case)
     services.case_record_view(case=case, actor=user, fields=["name", "id_number", "contacts"])
-    return {"d": detail, "case": case, "hold_form": HoldForm()}
+    return {
+        "d": detail,
+        "case": case,
+        "hold_form": HoldForm(),
+        "panels": case_panels_for(user, case),
+    }
 
 
 @require_GET

@@ -119,6 +119,27 @@ PARAMS: tuple[Param, ...] = (
     Param("visit_min_collectors", "int", "max", _("外访最少人数"), _("中银协 2026 第 22 条：2 人")),
     Param("sms_per_debtor_per_day", "int", "min", _("每位债务人每日短信上限")),
     Param(
+        "plan_max_months",
+        "int",
+        "min",
+        _("还款计划最长月数（自签署日起）"),
+        _("seed 001：6 个月；信用卡个性化分期上限 60 个月（2011 办法第 70 条，超过一律拒绝）"),
+    ),
+    Param(
+        "plan_first_instalment_min_pct",
+        "int",
+        "max",
+        _("首期还款须超过欠款总额的百分比"),
+        _("seed 001：首期须大于欠款总额的 20%"),
+    ),
+    Param(
+        "plan_grace_days",
+        "int",
+        "min",
+        _("分期逾期宽限天数"),
+        _("到期日后仍未还足即视为违约的天数（机构自定，委托方还款文件通常晚 1–3 天）"),
+    ),
+    Param(
         "recording_retention_days",
         "int",
         "max",

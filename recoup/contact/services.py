@@ -38,6 +38,7 @@ from recoup.contact.models import (
     SavedQueueView,
     seal_notes,
 )
+from recoup.contact.promises import INTENSIVE_AFTER_BROKEN, PaymentFact, apply_payments
 from recoup.core.clock import now
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError, ValidationError
 
@@ -327,53 +328,33 @@ def _apply_to_case(case: Case, attempt: ContactAttempt, data: AttemptInput, at: 
 
 
 def promises_on_payment(*, case: Case, amount: Decimal, paid_on: date) -> list[Promise]:
-    """The hook the money issue calls when a payment is posted to a case.
+    """The hook the money app calls when one payment is posted to a case.
 
-    Open promises, earliest first, absorb the amount:
-    a promise whose amount is covered is kept; a partly covered one records what was paid
-    and stays open until its date passes. Returns the promises that changed.
+    Open (or already broken) promises whose window holds ``paid_on``, earliest first, absorb
+    the amount (``recoup.contact.promises``): a promise whose amount is covered is kept; a
+    partly covered one records what was paid and stays open until its date passes. Returns
+    the promises that changed, each audited.
     """
     if amount <= 0:
         return []
-    changed: list[Promise] = []
-    remaining = amount
     with transaction.atomic():
-        open_promises = (
-            Promise.objects.select_for_update()
-            .filter(case_id=case.pk, status=Promise.Status.OPEN)
-            .order_by("due_on", "id")
-        )
-        for promise in open_promises:
-            if remaining <= 0:
-                break
-            take = min(remaining, promise.amount - promise.paid_amount)
-            promise.paid_amount += take
-            remaining -= take
-            if promise.paid_amount >= promise.amount:
-                promise.status, promise.evaluated_at = Promise.Status.KEPT, now()
-            promise.save(update_fields=["paid_amount", "status", "evaluated_at"])
-            changed.append(promise)
+        changes = apply_payments([PaymentFact(case.pk, amount, paid_on)])
+        for change in changes:
             audit_record(
                 action="contact.promise.paid",
                 actor=None,
                 organisation=case.organisation_id,
                 case_id=case.pk,
                 object_type="promise",
-                object_id=promise.pk,
-                data={"paid": str(take), "status": promise.status, "paid_on": paid_on.isoformat()},
+                object_id=change.promise_id,
+                data={
+                    "paid": str(change.paid),
+                    "status": change.status,
+                    "paid_on": paid_on.isoformat(),
+                    "was_broken": change.was_broken,
+                },
             )
-        if any(p.status == Promise.Status.KEPT for p in changed):
-            fresh = Case.objects.select_for_update().get(pk=case.pk)
-            if (
-                fresh.status == Case.Status.PROMISED
-                and not Promise.objects.filter(case_id=case.pk, status=Promise.Status.OPEN).exists()
-            ):
-                _move(fresh, "collecting")
-                fresh.save(update_fields=["status", "status_changed_at"])
-    return changed
-
-
-INTENSIVE_AFTER_BROKEN = 2
+    return list(Promise.objects.filter(pk__in=[c.promise_id for c in changes]))
 
 
 def promises_mark_broken(*, today: date) -> int:

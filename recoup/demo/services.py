@@ -14,12 +14,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User
 from recoup.accounts.services import roles_ensure
 from recoup.allocation.services import RuleInput, TargetInput, rule_set_save
 from recoup.audit.services import audit_record
-from recoup.cases.models import Case, ContactPoint, Debtor, Hold
+from recoup.cases.models import Case, ContactPoint, Debtor, Hold, LedgerEntry
 from recoup.cases.services import (
     CaseInput,
     DebtorInput,
@@ -32,6 +33,7 @@ from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.core.clock import now
 from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
+from recoup.money.models import Payment
 from recoup.workdays.calendar import Deadline, deadline
 
 DEMO_ORG_CODE = "demo"
@@ -193,6 +195,90 @@ def _seed_contact_work(org: Organisation, cases: list[Case], rng: random.Random)
         ],
         batch_size=1000,
     )
+
+
+def _seed_payments(org: Organisation, cases: list[Case], clerk: User, rng: random.Random) -> None:
+    """Payments as a client's repayment files would have brought them (synthetic): paid-off
+    cases paid in full, a quarter of the working cases in part, each through the case ledger;
+    plus a few the files could not match, waiting in the queue at /money/."""
+    at = now()
+    today = timezone.localdate(at)
+    payments: list[Payment] = []
+    for case in cases:
+        if case.status == Case.Status.PAID_OFF:
+            amount = case.total_owed
+        elif (
+            case.status in (Case.Status.IN_COLLECTION, Case.Status.PROMISED) and rng.random() < 0.25
+        ):
+            amount = (case.total_owed * Decimal(rng.randrange(5, 40)) / 100).quantize(
+                Decimal("0.01")
+            )
+        else:
+            continue
+        placed = timezone.localdate(case.placed_at)
+        paid_on = min(today, placed + timedelta(days=rng.randrange(1, 25)))
+        payments.append(
+            Payment(
+                organisation=org,
+                contract_id=case.contract_id,
+                case=case,
+                source=Payment.Source.FILE,
+                status=Payment.Status.POSTED,
+                transaction_id=f"DEMO{rng.getrandbits(40):012X}",
+                amount=amount,
+                currency=case.currency,
+                paid_on=paid_on,
+                channel=rng.choice(["手机银行", "柜台", "自动扣款", "网银转账"]),
+                match_method="case_number",
+                client_case_number=case.client_case_number,
+                collector_id=case.assignee_id,
+                team_id=case.team_id,
+                created_at=at,
+                created_by=clerk,
+                posted_at=at,
+            )
+        )
+    for n in range(6 if cases else 0):
+        contract_id = cases[n % len(cases)].contract_id
+        payments.append(
+            Payment(
+                organisation=org,
+                contract_id=contract_id,
+                source=Payment.Source.FILE,
+                status=Payment.Status.UNMATCHED,
+                transaction_id=f"DEMOU{n:04d}",
+                amount=Decimal(rng.randrange(100_00, 5_000_00)) / 100,
+                paid_on=today - timedelta(days=n + 1),
+                channel="柜台",
+                client_case_number=f"X{rng.randrange(10**8):08d}",
+                created_at=at,
+                created_by=clerk,
+            )
+        )
+    Payment.objects.bulk_create(payments, batch_size=1000)
+    entries = []
+    by_case = {c.pk: c for c in cases}
+    for p in payments:
+        if p.status != Payment.Status.POSTED or p.case_id is None:
+            continue
+        entries.append(
+            LedgerEntry(
+                organisation=org,
+                case_id=p.case_id,
+                kind=LedgerEntry.Kind.PAYMENT,
+                amount=-p.amount,
+                currency=p.currency,
+                effective_on=p.paid_on,
+                source_type="payment",
+                source_id=p.pk,
+                idempotency_key=None,
+                created_by=clerk,
+                created_at=at,
+            )
+        )
+        by_case[p.case_id].total_owed -= p.amount
+    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    Case.objects.bulk_update([by_case[e.case_id] for e in entries], ["total_owed"], batch_size=1000)
 
 
 def demo_logins(org: Organisation) -> list[DemoLogin]:
@@ -481,6 +567,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
         ]
     )
     _seed_contact_work(org, [c for c in built if c.pk not in {h.pk for h in held}], rng)
+    _seed_payments(org, built, users["bj_assistant"], rng)
     for batch in batches.values():
         agg = [c for c in built if c.batch_id == batch.pk]
         batch.case_count = len(agg)

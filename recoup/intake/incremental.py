@@ -13,8 +13,9 @@ from typing import Any
 
 import polars as pl
 from django.db import connection
+from django.utils import timezone
 
-from recoup.core.bulk import insert_rows
+from recoup.core.bulk import insert_rows, read_frame
 from recoup.core.crypto import Sealer
 from recoup.core.db import analyze_tables, execute
 from recoup.intake import normalise as nz
@@ -40,6 +41,7 @@ COLUMNS = [
     "kind",
     "row_number",
     "state",
+    "case_id",
     "client_case_number",
     "account_bidx",
     "id_number_bidx",
@@ -81,6 +83,17 @@ def stage_incremental(
     today = now().date()
     sealer = Sealer()
     counters = Counters()
+    # The contract's case numbers, read once: most rows name their case by number, and a
+    # join here saves rewriting every staged row to match it in SQL afterwards.
+    numbers = (
+        read_frame(
+            "SELECT client_case_number, id FROM cases_case WHERE contract_id = %s",
+            [job.contract_id],
+            {"client_case_number": pl.Utf8(), "case_id": pl.Int64()},
+        )
+        if "client_case_number" in f2h
+        else None
+    )
     with open_table(
         path, encoding=job.encoding or None, sheet=job.sheet or None, limits=limits
     ) as table:
@@ -114,6 +127,16 @@ def stage_incremental(
             counters.valid += len(rows) - len(bad)
             write_issues(job, issues)
             quarantine_rows(job, df, sorted(bad), f2h, sealer)
+            if numbers is not None:
+                values["case_id"] = (
+                    pl.DataFrame(
+                        {"client_case_number": values["client_case_number"]},
+                        schema={"client_case_number": pl.Utf8},
+                    )
+                    .join(numbers, on="client_case_number", how="left", maintain_order="left")
+                    .get_column("case_id")
+                    .to_list()
+                )
             insert_rows(R, COLUMNS, _tuples(job, rows, bad, values, sealer))
             progress(counters)
     return counters
@@ -140,11 +163,13 @@ def _tuples(
     )
     amount, paid_at, reason = col("amount"), col("paid_at"), col("reason")
     transaction, channel = col("transaction_id"), col("channel")
+    case_ids = col("case_id")
     for i, row in enumerate(rows):
         if row in bad:
             continue
         account = accounts[i]
         ident = ids[i]
+        case_id = case_ids[i]
         out.append(
             (
                 job.organisation_id,
@@ -153,10 +178,11 @@ def _tuples(
                 job.kind,
                 row,
                 "valid",
+                case_id,
                 numbers[i] or "",
                 sealer.blind("account", account.replace(" ", "")) if account else "",
                 sealer.blind("id_number", ident) if ident else "",
-                "",
+                "case_number" if case_id is not None else "",
                 principal[i],
                 interest[i],
                 fees[i],
@@ -193,7 +219,8 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
     )
     execute(
         f"UPDATE {R} SET case_id = ({by_number}), match_method = 'case_number' "
-        f"WHERE job_id = %s AND client_case_number <> '' AND EXISTS ({by_number})",
+        f"WHERE job_id = %s AND case_id IS NULL AND client_case_number <> '' "
+        f"AND EXISTS ({by_number})",
         [contract, job.pk, contract],
     )
     by_account = (
@@ -251,8 +278,11 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
     return counts
 
 
-def apply_incremental(job: ImportJob, *, at: Any) -> int:
-    """Phase 3 (inside the caller's transaction): change the matched cases."""
+def apply_incremental(job: ImportJob, *, at: Any, posted: bool = False) -> int:
+    """Phase 3 (inside the caller's transaction): change the matched cases.
+
+    ``posted``: the money app has turned a repayment file's rows into payments (matched and
+    unmatched alike): the rows say so, in the same statement that marks them applied."""
     ts = connection.ops.adapt_datetimefield_value(at)
     mine = f"SELECT case_id FROM {R} WHERE job_id = %s AND state = 'valid'"
 
@@ -269,6 +299,23 @@ def apply_incremental(job: ImportJob, *, at: Any) -> int:
             f"WHERE c.id = {R}.case_id) WHERE job_id = %s AND state = 'valid'",
             [job.pk],
         )
+        # The balance moves only through the case ledger: the client's new total becomes an
+        # adjustment entry of the difference (recoup.cases.ledger).
+        execute(
+            "INSERT INTO cases_ledgerentry (organisation_id, case_id, kind, amount, currency, "
+            "effective_on, source_type, source_id, idempotency_key, memo, created_by_id, "
+            "created_at) "
+            "SELECT c.organisation_id, c.id, 'adjustment', ROUND(r.total_owed - c.total_owed, 2), "
+            "c.currency, COALESCE(r.effective_on, %s), 'import_job', r.job_id, "
+            "'balance:' || CAST(r.job_id AS VARCHAR(20)) || ':' || CAST(c.id AS VARCHAR(20)), "
+            "'', %s, %s "
+            f"FROM cases_case c JOIN {R} r ON r.case_id = c.id "
+            "WHERE r.job_id = %s AND r.state = 'valid' "
+            f"AND r.row_number = (SELECT MAX(r2.row_number) FROM {R} r2 WHERE r2.job_id = %s "
+            "AND r2.state = 'valid' AND r2.case_id = c.id) "
+            "AND ROUND(r.total_owed * 100) <> ROUND(c.total_owed * 100)",
+            [timezone.localdate(at), job.created_by_id, ts, job.pk, job.pk],
+        )
         changed = execute(
             f"UPDATE cases_case SET principal = COALESCE({last('principal')}, principal), "
             f"interest = COALESCE({last('interest')}, interest), "
@@ -284,7 +331,15 @@ def apply_incremental(job: ImportJob, *, at: Any) -> int:
             f"updated_at = %s WHERE id IN ({mine}) AND status NOT IN {TERMINAL}",
             [status, ts, ts, ts, job.pk],
         )
-    else:  # repayments: stored matched to their case; the money module posts them
+    else:  # repayments: stored matched to their case; the money app posts them
         changed = IncrementalRow.objects.filter(job=job, state="valid").count()
-    execute(f"UPDATE {R} SET state = 'applied' WHERE job_id = %s AND state = 'valid'", [job.pk])
+        if posted:
+            execute(
+                f"UPDATE {R} SET posted = %s WHERE job_id = %s AND state = 'unmatched'",
+                [True, job.pk],
+            )
+    execute(
+        f"UPDATE {R} SET state = 'applied', posted = %s WHERE job_id = %s AND state = 'valid'",
+        [posted, job.pk],
+    )
     return changed

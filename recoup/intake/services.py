@@ -22,12 +22,13 @@ from recoup.accounts.models import OrgUnit
 from recoup.audit.services import audit_record
 from recoup.cases import pii
 from recoup.cases.models import StopListEntry
+from recoup.clients.locks import lock_contract_money
 from recoup.clients.models import Batch
 from recoup.core.clock import now
 from recoup.core.db import bulk_session, refresh_planner_statistics
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.core.identity import IdentifierError, mask_id_number, normalise_id_number
-from recoup.intake import incremental, switchover
+from recoup.intake import hooks, incremental, switchover
 from recoup.intake.fields import check_mapping, suggest_mapping
 from recoup.intake.models import (
     ColumnMapping,
@@ -429,11 +430,22 @@ def _run_incremental(job: ImportJob, path: Path) -> bool:
     if job.error_policy == "reject" and errors:
         status = ImportJob.Status.REJECTED
     with transaction.atomic():
+        if job.kind == FileKind.BALANCES:
+            lock_contract_money(job.contract_id)  # balances move only one writer at a time
+        posted = None
+        if status != ImportJob.Status.REJECTED and job.kind == FileKind.REPAYMENTS:
+            # Matched and unmatched rows go to the money app, which posts them in this same
+            # transaction (it may find transactions entered by hand before the file: those
+            # rows become duplicates).
+            posted = hooks.repayments_applied(job)
+            counts["duplicate"] = IncrementalRow.objects.filter(job=job, state="duplicate").count()
         changed = (
             0
             if status == ImportJob.Status.REJECTED
-            else incremental.apply_incremental(job, at=now())
+            else incremental.apply_incremental(job, at=now(), posted=posted is not None)
         )
+        if posted is not None:
+            changed = posted
         at = now()
         fields = {
             "status": status,

@@ -21,6 +21,7 @@ from recoup.cases.api import router as cases_router
 from recoup.contact.api import router as contact_router
 from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError
 from recoup.intake.api import router as intake_router
+from recoup.money.api import router as money_router
 
 
 class TokenAuth(HttpBearer):
@@ -74,6 +75,7 @@ def api_me(request: HttpRequest) -> dict[str, Any]:
 api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/intake", intake_router)
 api.add_router("/v1/contact", contact_router)
+api.add_router("/v1/money", money_router)
 
 
 @api.exception_handler(ValidationError)

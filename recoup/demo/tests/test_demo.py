@@ -61,3 +61,15 @@ def test_collectors_find_a_working_queue():
     rows = queue.rows + queue.blocked
     assert rows
     assert all(row.reasons for row in rows)
+
+
+def test_payments_went_through_the_ledger_and_the_queue_has_work():
+    from recoup.cases import ledger
+    from recoup.money.models import Payment
+
+    demo_seed(cases=300)
+    assert ledger.mismatches() == []
+    assert Payment.objects.filter(status="posted").exists()
+    assert Payment.objects.filter(status="unmatched").count() == 6
+    for case in Case.objects.filter(status="paid_off"):
+        assert case.total_owed == 0

@@ -1,0 +1,421 @@
+"""payments: a client's repayment file (还款明细) of 500k rows matched and posted.
+
+The figure is the wall time from the file on disk to every payment posted, as the admin
+assistant waits for it: ``import_upload`` (stored, SHA-256, headers read) + ``import_confirm``
++ ``import_run``, which reads and normalises the rows (polars), stages them, matches them to
+cases by the client's case number (set-based SQL), and in the same transaction posts them
+(``recoup.money.posting.post_job``): payments written, exceptions set aside (over-balance,
+returned cases), one ledger entry per payment, case balances lowered, promises re-evaluated,
+cases paid in full closed (结清). ``post`` is that last step alone.
+
+Data (fresh database each run: PostgreSQL ``recoup_bench_pay`` or SQLite
+``var/bench/payments.sqlite3``): the demo agency without cases, 200 collectors, ``--cases``
+open cases of one contract (balances lognormal, median ≈ 8,000 yuan), 5 % of them with an open
+promise; the file: ``--rows`` payments, 97 % to existing cases by case number (some cases
+twice), 2 % to unknown numbers (unmatched), 1 % to returned cases; amounts 5–60 % of the
+balance, 3 % of cases paid in full (they close), a few more than the balance.
+
+Floor (same run, same data, rolled back): the least work that applies the same file — COPY
+its (case number, amount) pairs into an unindexed table and one ``UPDATE cases_case SET
+total_owed = total_owed - s.paid FROM (… JOIN on the case number GROUP BY case)``.
+
+Reconciliation (the issue's second figure) is not built yet: ``reconcile_seconds=na``.
+
+    .venv/bin/python bench/payments.py --cases 1000000 --rows 500000 --db postgres
+    .venv/bin/python bench/payments.py --cases 1000000 --rows 500000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import math
+import os
+import pstats
+import random
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DIR = ROOT / "var" / "bench"
+SQLITE_PATH = BENCH_DIR / "payments.sqlite3"
+PG_DBNAME = "recoup_bench_pay"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DBNAME}"
+
+parser = argparse.ArgumentParser(description="A repayment file matched and posted")
+parser.add_argument("--cases", type=int, default=1_000_000)
+parser.add_argument("--rows", type=int, default=500_000)
+parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+parser.add_argument("--seed", type=int, default=20261123)
+parser.add_argument("--profile", action="store_true", help="cProfile the run (times inflate)")
+parser.add_argument("--trace", action="store_true", help="time each SQL statement of the run")
+ARGS = parser.parse_args()
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("RECOUP_DEBUG", "1")
+os.environ["RECOUP_DATABASE_URL"] = (
+    PG_URL if ARGS.db == "postgres" else f"sqlite:///{SQLITE_PATH.relative_to(ROOT)}"
+)
+
+
+def reset_database() -> None:
+    if ARGS.db == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_DBNAME}")
+    else:
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(SQLITE_PATH) + suffix).unlink(missing_ok=True)
+
+
+reset_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User  # noqa: E402
+from recoup.cases import ledger  # noqa: E402
+from recoup.cases.models import Case  # noqa: E402
+from recoup.clients.models import Contract  # noqa: E402
+from recoup.core.bulk import insert_rows  # noqa: E402
+from recoup.core.clock import now  # noqa: E402
+from recoup.core.db import refresh_planner_statistics  # noqa: E402
+from recoup.demo.services import DEMO_ORG_CODE, demo_seed  # noqa: E402
+from recoup.intake import hooks  # noqa: E402
+from recoup.intake import services as intake  # noqa: E402
+from recoup.money import posting  # noqa: E402
+from recoup.money.models import Payment  # noqa: E402
+
+UNUSABLE = "!"  # an unusable password: these people never log in
+HEADERS = ["交易流水号", "案件编号", "还款金额", "还款日期", "还款渠道"]
+
+
+def setup() -> dict[str, Any]:
+    call_command("migrate", verbosity=0)
+    demo_seed(cases=0)
+    org = Organisation.objects.get(code=DEMO_ORG_CODE)
+    branch = OrgUnit.objects.filter(organisation=org, kind="branch").order_by("code").first()
+    assert branch is not None
+    contract = Contract.objects.get(organisation=org, client__code="bank-a")
+    clerk = User.objects.get(organisation=org, username="bj_assistant")
+    rng = random.Random(ARGS.seed)
+    today = now().date()
+    teams = [
+        Team.objects.create(organisation=org, branch=branch, name=f"P组{t:02d}", code=f"p{t:02d}")
+        for t in range(10)
+    ]
+    users = User.objects.bulk_create(
+        User(
+            username=f"pay{i:04d}",
+            password=UNUSABLE,
+            organisation=org,
+            unit=branch,
+            team=teams[i // 20],
+            display_name=f"催收员{i:04d}",
+            training_valid_until=today + timedelta(days=365),
+            nda_valid_until=today + timedelta(days=365),
+        )
+        for i in range(200)
+    )
+    role = Role.objects.get(code=Role.Code.COLLECTOR)
+    RoleAssignment.objects.bulk_create(RoleAssignment(user=u, role=role) for u in users)
+    ts = now()
+    placed = ts - timedelta(days=40)
+    is_pg = connection.vendor == "postgresql"
+    balances: list[Decimal] = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM cases_debtor")
+            first_debtor = int(cursor.fetchone()[0]) + 1
+        insert_rows(
+            "cases_debtor",
+            [
+                "id",
+                "organisation_id",
+                "uid",
+                "pii",
+                "pii_key_id",
+                "id_number_bidx",
+                "name_bidx",
+                "province",
+                "city",
+                "gender",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (
+                    first_debtor + d,
+                    org.pk,
+                    f"{d:032x}" if not is_pg else f"00000000-0000-4000-8000-{d:012x}",
+                    b"",
+                    "bench",
+                    f"b{d:031x}",
+                    f"n{d:031x}",
+                    "北京市",
+                    "",
+                    "M",
+                    ts,
+                    ts,
+                )
+                for d in range(ARGS.cases)
+            ),
+        )
+
+        def cases() -> Any:
+            for i in range(ARGS.cases):
+                yuan = min(200_000.0, max(500.0, rng.lognormvariate(math.log(8000), 1.0)))
+                total = Decimal(round(yuan * 100)).scaleb(-2)
+                balances.append(total)
+                user = users[i % len(users)]
+                status = "returned" if i % 100 == 99 else "collecting"
+                yield (
+                    org.pk,
+                    contract.client_id,
+                    contract.pk,
+                    first_debtor + i,
+                    f"PC{i:08d}",
+                    "card",
+                    b"",
+                    "bench",
+                    f"a{i:031x}",
+                    "CNY",
+                    total,
+                    Decimal(0),
+                    Decimal(0),
+                    total,
+                    total,
+                    60,
+                    "M2",
+                    branch.pk,
+                    user.team_id,
+                    user.pk,
+                    "",
+                    status,
+                    ts,
+                    placed,
+                    ts,
+                    ts,
+                )
+
+        insert_rows(
+            "cases_case",
+            [
+                "organisation_id",
+                "client_id",
+                "contract_id",
+                "debtor_id",
+                "client_case_number",
+                "product",
+                "account_sealed",
+                "account_key_id",
+                "account_bidx",
+                "currency",
+                "principal",
+                "interest",
+                "fees",
+                "total_owed",
+                "entrusted_amount",
+                "overdue_days",
+                "stage",
+                "branch_id",
+                "team_id",
+                "assignee_id",
+                "region",
+                "status",
+                "status_changed_at",
+                "placed_at",
+                "created_at",
+                "updated_at",
+            ],
+            cases(),
+        )
+        if is_pg:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence('cases_debtor', 'id'), "
+                    "(SELECT MAX(id) FROM cases_debtor))"
+                )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT MIN(id) FROM cases_case WHERE client_case_number LIKE 'PC%%'")
+            first_case = int(cursor.fetchone()[0])
+        # 5 % of the cases hold an open promise, due in the coming week.
+        insert_rows(
+            "contact_promise",
+            [
+                "organisation_id",
+                "case_id",
+                "amount",
+                "due_on",
+                "status",
+                "paid_amount",
+                "created_by_id",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (
+                    org.pk,
+                    first_case + i,
+                    (balances[i] / 10).quantize(Decimal("0.01")),
+                    today + timedelta(days=1 + i % 7),
+                    "open",
+                    Decimal(0),
+                    users[0].pk,
+                    placed,
+                    placed,
+                )
+                for i in range(0, ARGS.cases, 20)
+            ),
+        )
+    refresh_planner_statistics()
+    return {"org": org, "contract": contract, "clerk": clerk, "balances": balances, "rng": rng}
+
+
+def write_file(ctx: dict[str, Any]) -> tuple[Path, list[tuple[str, Decimal]]]:
+    rng: random.Random = ctx["rng"]
+    balances: list[Decimal] = ctx["balances"]
+    today = now().date()
+    path = BENCH_DIR / f"repayments-{ARGS.rows}.csv"
+    pairs: list[tuple[str, Decimal]] = []
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADERS)
+        for n in range(ARGS.rows):
+            roll = rng.random()
+            if roll < 0.02:
+                number, amount = f"UNKNOWN{n:08d}", Decimal(rng.randrange(100_00, 900_00)) / 100
+            else:
+                i = rng.randrange(ARGS.cases)
+                number = f"PC{i:08d}"
+                share = Decimal(1) if roll > 0.97 else Decimal(rng.randrange(5, 60)) / 100
+                amount = (balances[i] * share).quantize(Decimal("0.01")) or Decimal("1.00")
+            paid = today - timedelta(days=rng.randrange(0, 20))
+            out.writerow([f"TX{n:010d}", number, str(amount), paid.isoformat(), "手机银行"])
+            pairs.append((number, amount))
+    return path, pairs
+
+
+def floor(pairs: list[tuple[str, Decimal]]) -> float:
+    """COPY the pairs, one UPDATE of the balances by case number; rolled back."""
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE bench_floor (number varchar(80), amount numeric(16,2))")
+        insert_rows("bench_floor", ["number", "amount"], pairs)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE cases_case SET total_owed = total_owed - s.paid FROM ("
+                " SELECT c.id AS cid, SUM(f.amount) AS paid FROM bench_floor f"
+                " JOIN cases_case c ON c.contract_id = %s AND c.client_case_number = f.number"
+                " GROUP BY c.id) s WHERE cases_case.id = s.cid AND cases_case.total_owed >= s.paid",
+                [Contract.objects.get(client__code="bank-a", organisation__code=DEMO_ORG_CODE).pk],
+            )
+        seconds = time.perf_counter() - t0
+        transaction.set_rollback(True)
+    return seconds
+
+
+def main() -> None:
+    print(
+        f"payments: cases={ARGS.cases} rows={ARGS.rows} db={ARGS.db} "
+        f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)"
+    )
+    t = time.perf_counter()
+    ctx = setup()
+    path, pairs = write_file(ctx)
+    print(f"setup (data generated and loaded, file written): {time.perf_counter() - t:.1f} s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    post_seconds: list[float] = []
+
+    def timed_post(job: Any) -> int:
+        t0 = time.perf_counter()
+        n = posting.post_job(job)
+        post_seconds.append(time.perf_counter() - t0)
+        return n
+
+    hooks._HANDLERS[:] = [timed_post]  # the same handler, timed
+    if ARGS.trace:
+        from recoup.intake import incremental
+
+        def traced(inner: Any) -> Any:
+            def run(sql: str, params: list[Any]) -> int:
+                t = time.perf_counter()
+                n = inner(sql, params)
+                print(
+                    f"  {time.perf_counter() - t:7.2f} s {n:>8} rows  {' '.join(sql.split())[:110]}"
+                )
+                return int(n)
+
+            return run
+
+        posting.execute = traced(posting.execute)  # type: ignore[assignment]
+        incremental.execute = traced(incremental.execute)  # type: ignore[assignment]
+    profiler = cProfile.Profile() if ARGS.profile else None
+    t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    with path.open("rb") as fh:
+        upload = SimpleUploadedFile(path.name, fh.read(), content_type="text/csv")
+    job = intake.import_upload(
+        upload=intake.Upload(
+            contract=ctx["contract"], kind="repayments", file=upload, file_name=path.name
+        ),
+        actor=ctx["clerk"],
+    )
+    intake.import_confirm(job=job, columns=job.columns, actor=ctx["clerk"])
+    job = intake.import_run(job_id=job.pk)
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    total = time.perf_counter() - t0
+    assert job.status == "succeeded", (job.status, job.error_message)
+    counts = {
+        s: Payment.objects.filter(job=job, status=s).count()
+        for s in ("posted", "unmatched", "exception")
+    }
+    problems = []
+    if sum(counts.values()) + job.rows_duplicate != ARGS.rows:
+        problems.append(f"rows {sum(counts.values())} + dup {job.rows_duplicate} != {ARGS.rows}")
+    mismatched = ledger.mismatches(limit=5)
+    if mismatched:
+        problems.append(f"ledger mismatches: {mismatched}")
+    paid_off = Case.objects.filter(status="paid_off").count()
+    print(
+        f"posted {counts['posted']}, unmatched {counts['unmatched']}, exceptions "
+        f"{counts['exception']}, paid off {paid_off}; import+post {total:.2f} s, "
+        f"post step {post_seconds[0]:.2f} s"
+    )
+    floors = [floor(pairs) for _ in range(3)]
+    floor_s = sorted(floors)[1]
+    print(f"floor (COPY pairs + one UPDATE, median of 3): {floor_s:.2f} s")
+    print("checks:", "OK" if not problems else "; ".join(problems))
+    print(
+        f"RESULT payments rows={ARGS.rows} cases={ARGS.cases} db={ARGS.db} "
+        f"post_seconds={total:.2f} post_step_seconds={post_seconds[0]:.2f} "
+        f"floor_seconds={floor_s:.2f} ratio={total / floor_s:.1f} "
+        f"posted={counts['posted']} unmatched={counts['unmatched']} "
+        f"exceptions={counts['exception']} paid_off={paid_off} reconcile_seconds=na "
+        f"checks={'ok' if not problems else 'FAILED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Daily money housekeeping, run once a day after midnight (cron or a scheduler), after the
+day's repayment files have posted:
+
+- an instalment of a running repayment plan still short ``plan_grace_days`` after its date
+  breaks the plan; the case returns to active collection with the reason (SPEC §3 step 9);
+- the case ledgers are checked against the stored balances (``cases.ledger.mismatches``):
+  any difference is printed and the command exits non-zero, for the operator to look at.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from recoup.cases.ledger import mismatches
+from recoup.money.plans import plans_mark_missed
+
+
+class Command(BaseCommand):
+    help = "Break plans with a missed instalment; check every case ledger (daily)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--today", type=date.fromisoformat, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        today = options["today"] or timezone.localdate()
+        broken = plans_mark_missed(today=today)
+        self.stdout.write(f"{today}: {broken} plan(s) broken by a missed instalment")
+        wrong = mismatches(limit=20)
+        if wrong:
+            for case_id, stored, expected in wrong:
+                self.stderr.write(f"case {case_id}: balance {stored}, ledger says {expected}")
+            raise CommandError(f"{len(wrong)} case balance(s) differ from their ledger")
+        self.stdout.write("ledger check: every balance matches its ledger")
