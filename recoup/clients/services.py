@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role
 from recoup.audit.services import audit_record
+from recoup.clients.commission import parse_table
 from recoup.clients.models import Client, ClientUser, Contract
 from recoup.core.exceptions import PermissionDenied, RecoupError
 
@@ -87,6 +88,7 @@ def _check_contract(data: ContractInput) -> None:
         raise RecoupError(_("保存年限不能少于 5 年。"))
     if data.recording_retention_years < 2:
         raise RecoupError(_("录音保存年限不能少于 2 年。"))
+    parse_table(data.commission_table)  # the shape the money app reads (clients.commission)
 
 
 @transaction.atomic

@@ -5,7 +5,9 @@
   receipt), idempotent by the client's transaction id: a repeat is refused (400,
   ``duplicate_transaction``), never posted twice;
 - ``POST /payments/{id}/match``, ``/reject``, ``/reverse`` resolve the queue;
-- ``GET /cases/{case_id}/ledger``: the entrusted amount, every entry and the balance.
+- ``GET /cases/{case_id}/ledger``: the entrusted amount, every entry and the balance;
+- ``GET /plans`` and ``/plans/{id}``: repayment plans with their instalments;
+- ``GET /statements``, ``/statements/{id}``; ``POST /statements`` uploads a month's statement.
 
 Repayment *files* come in through ``/api/v1/intake`` like every other client file.
 """
@@ -25,9 +27,10 @@ from pydantic import Field
 
 from recoup.accounts.models import User
 from recoup.cases.selectors import case_get_for_user, ledger_entries
-from recoup.core.exceptions import PermissionDenied
-from recoup.money import selectors, services
-from recoup.money.models import Payment
+from recoup.clients.selectors import contracts_for_user
+from recoup.core.exceptions import NotFound, PermissionDenied
+from recoup.money import reconcile, selectors, services
+from recoup.money.models import Payment, RepaymentPlan, Statement
 
 router = Router(tags=["money"])
 
@@ -256,3 +259,164 @@ def api_case_ledger(request: HttpRequest, case_id: int) -> dict[str, Any]:
             for e in entries
         ],
     }
+
+
+class InstalmentOut(Schema):
+    number: int
+    due_on: date
+    amount: Decimal
+    paid_amount: Decimal
+    paid_on: date | None
+    status: str
+
+
+class PlanOut(Schema):
+    id: int
+    case_id: int
+    status: str
+    total: Decimal
+    payer: str
+    proposed_at: datetime
+    approved_at: datetime | None
+    consent_reference: str
+    signed_on: date | None
+    end_reason: str
+    instalments: list[InstalmentOut]
+
+
+def _plan_out(plan: RepaymentPlan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "case_id": plan.case_id,
+        "status": plan.status,
+        "total": plan.total,
+        "payer": plan.payer,
+        "proposed_at": plan.proposed_at,
+        "approved_at": plan.approved_at,
+        "consent_reference": plan.consent_reference,
+        "signed_on": plan.signed_on,
+        "end_reason": plan.end_reason,
+        "instalments": [
+            {
+                "number": i.number,
+                "due_on": i.due_on,
+                "amount": i.amount,
+                "paid_amount": i.paid_amount,
+                "paid_on": i.paid_on,
+                "status": i.status,
+            }
+            for i in plan.instalments.order_by("number")
+        ],
+    }
+
+
+@router.get("/plans", response=list[PlanOut], operation_id="api_plans")
+def api_plans(
+    request: HttpRequest, case_id: int | None = None, status: str = ""
+) -> list[dict[str, Any]]:
+    """Repayment plans of the cases the caller may see (at most 200, newest first)."""
+    qs = selectors.plans_for(_user(request))
+    if case_id:
+        qs = qs.filter(case_id=case_id)
+    if status:
+        qs = qs.filter(status=status)
+    return [_plan_out(p) for p in qs.prefetch_related("instalments")[:200]]
+
+
+@router.get("/plans/{plan_id}", response={200: PlanOut, 404: ErrorOut}, operation_id="api_plan")
+def api_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
+    return _plan_out(selectors.plan_get(_user(request), plan_id))
+
+
+class StatementOut(Schema):
+    id: int
+    contract: str
+    month: date
+    version: int
+    status: str
+    currency: str
+    declared_count: int
+    declared_total: Decimal
+    lines_count: int
+    matched_count: int
+    matched_total: Decimal
+    ours_count: int
+    ours_total: Decimal
+    breaks_open: int
+    locked_at: datetime | None
+    summary: dict[str, Any]
+
+
+def _statement_out(s: Statement) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "contract": s.contract.number,
+        "month": s.month,
+        "version": s.version,
+        "status": s.status,
+        "currency": s.currency,
+        "declared_count": s.declared_count,
+        "declared_total": s.declared_total,
+        "lines_count": s.lines_count,
+        "matched_count": s.matched_count,
+        "matched_total": s.matched_total,
+        "ours_count": s.ours_count,
+        "ours_total": s.ours_total,
+        "breaks_open": s.breaks_open,
+        "locked_at": s.locked_at,
+        "summary": s.summary,
+    }
+
+
+@router.get("/statements", response=list[StatementOut], operation_id="api_statements")
+def api_statements(request: HttpRequest, contract: str = "") -> list[dict[str, Any]]:
+    user = _user(request)
+    _allowed(user)
+    qs = selectors.statements_for(user)
+    if contract:
+        qs = qs.filter(contract__number=contract)
+    return [_statement_out(s) for s in qs[:200]]
+
+
+@router.get(
+    "/statements/{statement_id}",
+    response={200: StatementOut, 404: ErrorOut},
+    operation_id="api_statement",
+)
+def api_statement(request: HttpRequest, statement_id: int) -> dict[str, Any]:
+    return _statement_out(selectors.statement_get(_user(request), statement_id))
+
+
+@router.post(
+    "/statements",
+    response={201: StatementOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    operation_id="api_statement_upload",
+)
+def api_statement_upload(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    contract: Form[str],
+    month: Form[date],
+    currency: Form[str],
+    declared_count: Form[int],
+    declared_total: Form[Decimal],
+) -> Status[dict[str, Any]]:
+    """Upload the client's monthly statement (multipart) with its cover figures; it is
+    matched at once. Refused whole, nothing stored, if it cannot be used."""
+    user = _user(request)
+    found = contracts_for_user(user).filter(number=contract).first()
+    if found is None:
+        raise NotFound(_("合作协议不存在。"))
+    statement = reconcile.statement_upload(
+        actor=user,
+        data=reconcile.StatementUpload(
+            contract=found,
+            month=month,
+            file_name=file.name or "statement.csv",
+            stream=file,
+            currency=currency,
+            declared_count=declared_count,
+            declared_total=declared_total,
+        ),
+    )
+    return Status(201, _statement_out(statement))

@@ -9,7 +9,7 @@ its status and the people who acted on it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +18,19 @@ from django.utils.translation import gettext_lazy as _
 
 from recoup.core.models import TenantQuerySet
 from recoup.core.money import money_field
+
+
+def _someone(**kwargs: Any) -> models.ForeignKey[Any, Any]:
+    """A person who did something to the row, once it is done (e.g. who approved it)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        **kwargs,
+    )
 
 
 class Channel(models.TextChoices):
@@ -43,6 +56,7 @@ class Payment(models.Model):
     class Source(models.TextChoices):
         FILE = "file", _("委托方还款文件")
         MANUAL = "manual", _("手工录入")
+        STATEMENT = "statement", _("对账调整")  # recorded from a statement break, approved
 
     class Status(models.TextChoices):
         PENDING = "pending", _("处理中")  # inside a posting transaction only; never seen
@@ -85,7 +99,7 @@ class Payment(models.Model):
         db_index=False,
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
-    source = models.CharField(_("来源"), max_length=8, choices=Source.choices)
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
     exception_code = models.CharField(
         _("异常原因"), max_length=20, choices=Exception_.choices, blank=True
@@ -102,15 +116,7 @@ class Payment(models.Model):
     account_bidx = models.CharField(max_length=32, blank=True)
     id_number_bidx = models.CharField(max_length=32, blank=True)
     # Credit for the recovery: who held the case when the payment was posted (commission).
-    collector = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    collector = _someone(db_constraint=False)
     team = models.ForeignKey(
         "accounts.Team",
         null=True,
@@ -124,36 +130,12 @@ class Payment(models.Model):
     evidence_sha256 = models.CharField(max_length=64, blank=True)
     note = models.CharField(_("说明"), max_length=500, blank=True)
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    created_by = _someone(db_constraint=False)
     posted_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)  # matched or rejected by hand
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    resolved_by = _someone(db_constraint=False)
     reversed_at = models.DateTimeField(null=True, blank=True)
-    reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    reversed_by = _someone(db_constraint=False)
     reason = models.CharField(_("原因"), max_length=300, blank=True)  # rejection or reversal
 
     objects = TenantQuerySet.as_manager()
@@ -161,8 +143,13 @@ class Payment(models.Model):
     class Meta:
         ordering = ["-paid_on", "-id"]
         constraints = [
-            # The client's transaction id is received once per contract (STYLE §4.7).
-            models.UniqueConstraint(fields=["contract", "transaction_id"], name="payment_txn_once"),
+            # The client's transaction id stands once per contract (STYLE §4.7); a reversed or
+            # rejected one may be followed by its corrected payment (a reconciliation break).
+            models.UniqueConstraint(
+                fields=["contract", "transaction_id"],
+                name="payment_txn_once",
+                condition=~Q(status__in=["reversed", "rejected"]),
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=["posted", "reversed"])
                 | (Q(amount__gt=0) & Q(case__isnull=False)),
@@ -170,6 +157,9 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
+            # Look-ups by transaction id whatever the status (the unique index is partial, and
+            # SQLite uses a partial index only for a query repeating its condition).
+            models.Index(fields=["contract", "transaction_id"], name="payment_contract_txn"),
             models.Index(fields=["case", "paid_on"], name="payment_case"),
             models.Index(fields=["contract", "paid_on"], name="payment_contract_paid"),
             models.Index(fields=["job", "status"], name="payment_job"),
@@ -242,26 +232,12 @@ class RepaymentPlan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     proposed_at = models.DateTimeField()
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    approved_by = _someone()
     approved_at = models.DateTimeField(null=True, blank=True)
     consent_reference = models.CharField(_("委托方同意编号"), max_length=80, blank=True)
     consent_evidence = models.FileField(upload_to="plans/%Y/%m/", blank=True, max_length=300)
     consent_sha256 = models.CharField(max_length=64, blank=True)
-    consent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    consent_by = _someone()
     consent_at = models.DateTimeField(null=True, blank=True)
     signed_on = models.DateField(_("签署日期"), null=True, blank=True)
     debtor_document = models.FileField(upload_to="plans/%Y/%m/", blank=True, max_length=300)
@@ -279,14 +255,7 @@ class RepaymentPlan(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(_("结束原因"), max_length=300, blank=True)
-    ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    ended_by = _someone()
 
     objects = TenantQuerySet.as_manager()
 
@@ -433,26 +402,12 @@ class Reduction(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     requested_at = models.DateTimeField()
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    approved_by = _someone()
     approved_at = models.DateTimeField(null=True, blank=True)
     client_reference = models.CharField(_("委托方审批编号"), max_length=80, blank=True)
     client_evidence = models.FileField(upload_to="reductions/%Y/%m/", blank=True, max_length=300)
     client_sha256 = models.CharField(max_length=64, blank=True)
-    client_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    client_recorded_by = _someone()
     client_recorded_at = models.DateTimeField(null=True, blank=True)
     effective_at = models.DateTimeField(null=True, blank=True)
     waived_applied = models.DecimalField(
@@ -464,14 +419,7 @@ class Reduction(models.Model):
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(_("结束原因"), max_length=300, blank=True)
-    ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    ended_by = _someone()
 
     objects = TenantQuerySet.as_manager()
 
@@ -491,3 +439,265 @@ class Reduction(models.Model):
 
     def __str__(self) -> str:
         return f"reduction {self.pk} {self.waived} ({self.status})"
+
+
+class Statement(models.Model):
+    """The client's monthly statement for one contract, reconciled against Recoup (对账).
+
+    Example: 甲银行 sends its November statement for contract HT-A-2026-01: 48 213 payments,
+    total 61 884 512.07 CNY (its cover letter's figures). Recoup matches each line to its
+    payment by transaction id: matched, amount differs, only in the client's statement, or
+    only in Recoup. Every difference is a break to explain or adjust (with approval); with
+    none open, a supervisor locks the statement (version 1). A later change makes version 2
+    (the old one is kept, superseded) — never an edit of a locked statement.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("对账中")
+        LOCKED = "locked", _("已锁定")
+        SUPERSEDED = "superseded", _("已被新版本取代")
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    contract = models.ForeignKey("clients.Contract", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("对账月份"))  # the first day of the month
+    version = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default="open")
+    file = models.FileField(upload_to="statements/%Y/%m/", max_length=300)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    currency = models.CharField(_("币种"), max_length=3)
+    declared_count = models.PositiveIntegerField(_("对账单笔数"))
+    declared_total = money_field(_("对账单金额"))
+    # What the reconciliation found (kept on the row for the list and the lock).
+    lines_count = models.PositiveIntegerField(default=0)
+    ours_count = models.PositiveIntegerField(default=0)
+    ours_total = money_field(default=0)
+    matched_count = models.PositiveIntegerField(default=0)
+    matched_total = money_field(default=0)
+    breaks_open = models.PositiveIntegerField(default=0)
+    # At the lock: totals per collector and team (to finance, SPEC §3.11) and per status.
+    summary = models.JSONField(default=dict)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_version"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+    locked_by = _someone()
+    locked_at = models.DateTimeField(null=True, blank=True)
+    change_reason = models.CharField(_("新版本原因"), max_length=300, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-month", "contract_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "month", "version"], name="statement_version_once"
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "month"],
+                name="statement_one_current",
+                condition=Q(status__in=["open", "locked"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.month:%Y-%m} v{self.version}"
+
+
+class StatementLine(models.Model):
+    """One line of the client's statement and what it matched."""
+
+    class Result(models.TextChoices):
+        MATCHED = "matched", _("一致")
+        DIFFERS = "differs", _("金额不一致")
+        ONLY_CLIENT = "only_client", _("仅委托方有")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    row_number = models.PositiveIntegerField()
+    transaction_id = models.CharField(max_length=80)
+    client_case_number = models.CharField(max_length=80, blank=True)
+    amount = money_field()
+    paid_on = models.DateField()
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    result = models.CharField(max_length=12, choices=Result.choices, blank=True)
+
+    class Meta:
+        ordering = ["statement_id", "row_number"]
+        indexes = [
+            models.Index(fields=["statement", "result"], name="stline_result"),
+            models.Index(fields=["statement", "transaction_id"], name="stline_txn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id}:{self.row_number}"
+
+
+class StatementBreak(models.Model):
+    """A difference between the client's statement and Recoup, and how it was settled:
+    explained (e.g. paid on the 30th, in the client's next statement), or adjusted — a
+    payment recorded or reversed — after a supervisor approved the adjustment."""
+
+    class Kind(models.TextChoices):
+        ONLY_CLIENT = "only_client", _("仅委托方有")
+        ONLY_OURS = "only_ours", _("仅我方有")
+        DIFFERS = "differs", _("金额不一致")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        PROPOSED = "proposed", _("调整待审批")
+        EXPLAINED = "explained", _("已说明")
+        ADJUSTED = "adjusted", _("已调整")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="breaks")
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    line = models.ForeignKey(
+        StatementLine, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    amount_client = models.DecimalField(
+        _("委托方金额"),
+        max_digits=settings.MONEY_MAX_DIGITS,
+        decimal_places=settings.MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    amount_ours = models.DecimalField(
+        _("我方金额"),
+        max_digits=settings.MONEY_MAX_DIGITS,
+        decimal_places=settings.MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default="open")
+    resolution = models.CharField(_("说明"), max_length=500, blank=True)
+    proposed_by = _someone()
+    resolved_by = _someone()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["statement_id", "id"]
+        indexes = [models.Index(fields=["statement", "status"], name="stbreak_status")]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} {self.kind} ({self.status})"
+
+
+class StatementLayout(models.Model):
+    """How a client wants its statement exported: the columns, in its order, with its own
+    headings, and a title. Without one, Recoup's default layout is used."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False
+    )
+    client = models.OneToOneField(
+        "clients.Client", on_delete=models.CASCADE, related_name="statement_layout"
+    )
+    title = models.CharField(_("标题"), max_length=120)
+    # [["transaction_id", "流水号"], ["amount", "金额"], …] from reconcile.EXPORT_FIELDS.
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CommissionRun(models.Model):
+    """The commission of a locked statement (per contract and month), computed at the lock
+    from the contract's commission table and frozen with it.
+
+    Example: November, 甲银行: 48 213 payments, 61 884 512.07 recovered; M2 cases at 10 %,
+    M6+ at 28 %, 50.00 per case paid off: per case lines, then per collector and team."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    statement = models.OneToOneField(Statement, on_delete=models.PROTECT, related_name="commission")
+    table = models.JSONField(default=dict)  # the table as it was applied
+    recovery_rate = models.DecimalField(max_digits=9, decimal_places=6, default=0)
+    recovered = money_field(_("回款金额"), default=0)
+    commission = money_field(_("佣金"), default=0)
+    fixed = money_field(_("固定佣金"), default=0)
+    summary = models.JSONField(default=dict)  # per collector and team
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"commission {self.statement_id}: {self.commission}"
+
+
+class CommissionLine(models.Model):
+    """One case's commission for the month, credited to the collector and team the payments
+    were posted under (a case reassigned mid-month has a line per collector)."""
+
+    run = models.ForeignKey(CommissionRun, on_delete=models.CASCADE, related_name="lines")
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    collector = _someone(db_constraint=False)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    stage = models.CharField(max_length=3)
+    recovered = money_field()
+    rate = models.DecimalField(max_digits=7, decimal_places=6)
+    commission = money_field()
+    fixed = money_field(default=0)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        indexes = [models.Index(fields=["run", "collector"], name="commission_run_collector")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.case_id} {self.commission}"
+
+
+class Scorecard(models.Model):
+    """How collectors' monthly performance is scored for finance (SPEC §3.11). Weights in %;
+    never recovery alone (COMPLIANCE.md CN-7: banks may not appraise collectors solely on the
+    amount recovered): compliance and quality together carry weight."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
+    name = models.CharField(_("名称"), max_length=80)
+    recovery_weight = models.PositiveSmallIntegerField(_("回款权重（%）"))
+    compliance_weight = models.PositiveSmallIntegerField(_("合规权重（%）"))
+    quality_weight = models.PositiveSmallIntegerField(_("质检权重（%）"))
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recovery_weight__lt=100)
+                & (Q(compliance_weight__gt=0) | Q(quality_weight__gt=0)),
+                name="scorecard_not_recovery_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

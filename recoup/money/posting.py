@@ -127,28 +127,41 @@ def post_job(job: ImportJob) -> int:
 
 
 def _set_aside_over_balance(job_id: int) -> None:
-    """More than the balance, counting the file's payments to a case in date order: each
-    round sets aside the first payment per case that crosses the balance, then counts again
-    without it (a later, smaller payment may still fit). Only cases whose payments in the
-    file add up to more than their balance are looked at; rounds ≤ payments per case."""
+    """More than the balance, counting the file's payments to a case in date order: a
+    payment that would cross the balance is set aside and the next ones are counted without
+    it (a later, smaller payment may still fit). Only cases whose payments in the file add
+    up to more than their balance are read (one aggregate), then judged in Python."""
     over = (
         f"SELECT p.case_id FROM {P} p JOIN cases_case c ON c.id = p.case_id "
         "WHERE p.job_id = %s AND p.status = 'posted' GROUP BY p.case_id, c.total_owed "
         "HAVING ROUND(SUM(p.amount) * 100) > ROUND(MAX(c.total_owed) * 100)"
     )
-    while execute(
-        f"UPDATE {P} SET status = 'exception', exception_code = 'over_balance', "
-        "posted_at = NULL FROM ("
-        "  SELECT p.id AS pid, p.amount AS amount, SUM(p.amount) OVER ("
-        "    PARTITION BY p.case_id ORDER BY p.paid_on, p.row_number"
-        "    ROWS UNBOUNDED PRECEDING) AS running, c.total_owed AS owed"
-        f"  FROM {P} p JOIN cases_case c ON c.id = p.case_id"
-        f"  WHERE p.job_id = %s AND p.status = 'posted' AND p.case_id IN ({over})) w "
-        f"WHERE {P}.id = w.pid AND ROUND(w.running * 100) > ROUND(w.owed * 100) "
-        "AND ROUND((w.running - w.amount) * 100) <= ROUND(w.owed * 100)",
-        [job_id, job_id],
-    ):
-        pass
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.case_id, p.amount, c.total_owed FROM {P} p "
+            "JOIN cases_case c ON c.id = p.case_id "
+            f"WHERE p.job_id = %s AND p.status = 'posted' AND p.case_id IN ({over}) "
+            "ORDER BY p.case_id, p.paid_on, p.row_number",
+            [job_id, job_id],
+        )
+        rows = cursor.fetchall()
+    aside: list[tuple[int]] = []
+    case_id, running, owed = None, Decimal(0), Decimal(0)
+    for pid, cid, amount, total_owed in rows:
+        if cid != case_id:
+            case_id, running, owed = cid, Decimal(0), _money(total_owed)
+        amount = _money(amount)
+        if running + amount > owed:
+            aside.append((pid,))
+        else:
+            running += amount
+    if aside:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {P} SET status = 'exception', exception_code = 'over_balance', "
+                "posted_at = NULL WHERE id = %s",
+                aside,
+            )
 
 
 def _post(job_id: int, ts: object) -> int:

@@ -12,7 +12,15 @@ from recoup.accounts.roles import PAYMENTS, VIEW
 from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
 from recoup.core.exceptions import NotFound
-from recoup.money.models import Payment, Reduction, RepaymentPlan, WaiverAuthority
+from recoup.money.models import (
+    Payment,
+    Reduction,
+    RepaymentPlan,
+    Scorecard,
+    Statement,
+    StatementLayout,
+    WaiverAuthority,
+)
 from recoup.money.services import can_handle_payments
 
 if TYPE_CHECKING:
@@ -138,3 +146,29 @@ def authority_row_get(organisation_id: int, row_id: int) -> WaiverAuthority:
     if row is None:
         raise NotFound(_("授权规则不存在。"))
     return row
+
+
+def statements_for(user: User) -> QuerySet[Statement]:
+    """Statements of the contracts the person reconciles (payments role)."""
+    if not can_handle_payments(user) or user.organisation_id is None:
+        return Statement.objects.none()
+    return (
+        Statement.objects.for_org(user.organisation_id)
+        .select_related("contract", "contract__client", "created_by", "locked_by")
+        .order_by("-month", "contract_id", "-version")
+    )
+
+
+def statement_get(user: User, statement_id: int) -> Statement:
+    found = statements_for(user).filter(pk=statement_id).first()
+    if found is None:
+        raise NotFound(_("对账单不存在。"))
+    return found
+
+
+def scorecards(organisation_id: int) -> QuerySet[Scorecard]:
+    return Scorecard.objects.for_org(organisation_id).select_related("created_by")[:20]
+
+
+def statement_layout(client_id: int) -> StatementLayout | None:
+    return StatementLayout.objects.filter(client_id=client_id).first()

@@ -188,55 +188,18 @@ def payment_record(
     if evidence is None:
         raise ValidationError(_("手工录入还款须上传凭证。"), field="evidence")
     content, digest = _store_evidence(evidence)
-    with transaction.atomic():
-        lock_contract_money(case.contract_id)
-        locked = Case.objects.select_for_update().get(pk=case.pk)
-        _check_post(locked, amount, data.paid_on)
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    organisation_id=locked.organisation_id,
-                    contract_id=locked.contract_id,
-                    case=locked,
-                    source=Payment.Source.MANUAL,
-                    status=Payment.Status.PENDING,
-                    transaction_id=txn,
-                    amount=amount,
-                    currency=locked.currency,
-                    paid_on=data.paid_on,
-                    channel=data.channel,
-                    match_method="manual",
-                    client_case_number=locked.client_case_number,
-                    note=note[:500],
-                    evidence=content,
-                    evidence_sha256=digest,
-                    created_at=now(),
-                    created_by=actor,
-                )
-        except IntegrityError:
-            raise ValidationError(
-                _("交易流水号 %(txn)s 已经登记过，不能重复入账。") % {"txn": txn},
-                field="transaction_id",
-                code="duplicate_transaction",
-            ) from None
-        _post(payment, locked, actor)
-        audit_record(
-            action="money.payment.recorded",
-            actor=actor,
-            organisation=locked.organisation_id,
-            case_id=locked.pk,
-            object_type="payment",
-            object_id=payment.pk,
-            data={
-                "transaction_id": txn,
-                "amount": str(amount),
-                "paid_on": data.paid_on.isoformat(),
-                "channel": data.channel,
-                "evidence_sha256": digest,
-            },
-        )
-    payment.refresh_from_db()
-    return payment
+    return _record(
+        actor=actor,
+        case=case,
+        source=Payment.Source.MANUAL,
+        transaction_id=txn,
+        amount=amount,
+        paid_on=data.paid_on,
+        channel=data.channel,
+        note=note,
+        evidence=content,
+        digest=digest,
+    )
 
 
 def payment_match(*, actor: User, payment: Payment, case: Case, note: str = "") -> Payment:
@@ -406,3 +369,96 @@ def payment_evidence_open(*, actor: User, payment: Payment) -> IO[bytes]:
         data={"sha256": payment.evidence_sha256},
     )
     return payment.evidence.open("rb")
+
+
+def payment_from_statement(
+    *,
+    actor: User,
+    case: Case,
+    transaction_id: str,
+    amount: Decimal,
+    paid_on: date,
+    statement_sha256: str,
+    note: str,
+) -> Payment:
+    """Record a payment the client's statement has and Recoup had not (a reconciliation break
+    approved by a supervisor): the statement is the evidence. Same checks as by hand."""
+    _require(actor, case)
+    return _record(
+        actor=actor,
+        case=case,
+        source=Payment.Source.STATEMENT,
+        transaction_id=transaction_id,
+        amount=_clean_amount(amount),
+        paid_on=paid_on,
+        channel="",
+        note=note,
+        evidence=None,
+        digest=statement_sha256,
+    )
+
+
+def _record(
+    *,
+    actor: User,
+    case: Case,
+    source: str,
+    transaction_id: str,
+    amount: Decimal,
+    paid_on: date,
+    channel: str,
+    note: str,
+    evidence: ContentFile[bytes] | None,
+    digest: str,
+) -> Payment:
+    """Store one payment for the case (checks under the contract and case locks) and post it."""
+    with transaction.atomic():
+        lock_contract_money(case.contract_id)
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        _check_post(locked, amount, paid_on)
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    organisation_id=locked.organisation_id,
+                    contract_id=locked.contract_id,
+                    case=locked,
+                    source=source,
+                    status=Payment.Status.PENDING,
+                    transaction_id=transaction_id,
+                    amount=amount,
+                    currency=locked.currency,
+                    paid_on=paid_on,
+                    channel=channel,
+                    match_method=source,
+                    client_case_number=locked.client_case_number,
+                    note=note[:500],
+                    evidence=evidence or "",
+                    evidence_sha256=digest,
+                    created_at=now(),
+                    created_by=actor,
+                )
+        except IntegrityError:
+            raise ValidationError(
+                _("交易流水号 %(txn)s 已经登记过，不能重复入账。") % {"txn": transaction_id},
+                field="transaction_id",
+                code="duplicate_transaction",
+            ) from None
+        _post(payment, locked, actor)
+        audit_record(
+            action="money.payment.recorded",
+            actor=actor,
+            organisation=locked.organisation_id,
+            case_id=locked.pk,
+            object_type="payment",
+            object_id=payment.pk,
+            data={
+                "transaction_id": transaction_id,
+                "amount": str(amount),
+                "paid_on": paid_on.isoformat(),
+                "channel": channel,
+                "source": source,
+                "evidence_sha256": digest,
+            },
+        )
+    payment.refresh_from_db()
+    return payment

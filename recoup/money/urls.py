@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recoup.money import views, views_plans, views_reductions
+from recoup.money import views, views_plans, views_reductions, views_statements
 
 app_name = "money"
 
@@ -41,4 +41,25 @@ urlpatterns += [
         name="reduction-step",
     ),
     path("authority/", views_reductions.authority, name="authority"),
+]
+
+urlpatterns += [
+    path("statements/", views_statements.statement_list, name="statement-list"),
+    path(
+        "statements/<int:statement_id>/",
+        views_statements.statement_detail,
+        name="statement-detail",
+    ),
+    path(
+        "statements/<int:statement_id>/export.<str:fmt>",
+        views_statements.statement_download,
+        name="statement-download",
+    ),
+    path(
+        "statements/<int:statement_id>/<str:step>/",
+        views_statements.statement_step,
+        name="statement-step",
+    ),
+    path("scorecard/", views_statements.scorecard, name="scorecard"),
+    path("statements/layout/", views_statements.statement_layout, name="statement-layout"),
 ]

@@ -29,6 +29,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "payments": (_("回款"), reverse("money:payment-list")),
         "plans": (_("还款计划"), reverse("money:plan-list")),
         "reductions": (_("减免"), reverse("money:reduction-list")),
+        "statements": (_("对账"), reverse("money:statement-list")),
+        "scorecard": (_("考核权重"), reverse("money:scorecard")),
         "allocation": (_("分案"), reverse("allocation:index")),
         "workdays": (_("工作日历"), reverse("workdays:calendar")),
         "compliance": (_("合规"), reverse("compliance:index")),

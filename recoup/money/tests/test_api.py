@@ -87,3 +87,59 @@ def test_a_payment_is_recorded_with_its_receipt_once(world, client):
     ledger = client.get(f"/api/v1/money/cases/{world.cases['ada_case'].pk}/ledger", **auth).json()
     assert ledger["balance"] == "10500.00"
     assert [e["amount"] for e in ledger["entries"]] == ["-73.45"]
+
+
+def test_plans_and_statements_through_the_api(world, client):
+    from datetime import date
+
+    import time_machine
+
+    from recoup.intake.tests.conftest import csv_bytes
+    from recoup.money import plans
+
+    placed_early()
+    auth = _auth(world, world.people["amy"], "admin_assistant")
+    with time_machine.travel(date(2026, 11, 23), tick=False):
+        plans.plan_propose(
+            actor=world.people["ada"],
+            case=world.cases["ada_case"],
+            total=Decimal("10573.45"),
+            schedule=plans.schedule_build(
+                total=Decimal("10573.45"),
+                count=2,
+                first_amount=Decimal("5000"),
+                first_due_on=date(2026, 12, 1),
+            ),
+        )
+        listed = client.get(
+            f"/api/v1/money/plans?case_id={world.cases['ada_case'].pk}", **auth
+        ).json()
+        assert [p["status"] for p in listed] == ["proposed"]
+        assert [i["amount"] for i in listed[0]["instalments"]] == ["5000.00", "5573.45"]
+        post_file(world, [["S1", "A0001", "100.00", "2026-11-10", ""]])
+        body = csv_bytes(
+            [["S1", "A0001", "100.00", "2026-11-10"]],
+            headers=["交易流水号", "案件编号", "还款金额", "还款日期"],
+        )
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        form = {
+            "contract": "A-1",
+            "month": "2026-11-01",
+            "currency": "CNY",
+            "declared_count": "1",
+            "declared_total": "100.00",
+        }
+        bad = client.post(
+            "/api/v1/money/statements",
+            {**form, "currency": "USD", "file": SimpleUploadedFile("s.csv", body)},
+            **auth,
+        )
+        assert bad.status_code == 400
+        assert bad.json()["code"] == "currency"
+        made = client.post(
+            "/api/v1/money/statements", {**form, "file": SimpleUploadedFile("s.csv", body)}, **auth
+        )
+        assert made.status_code == 201, made.content
+        assert (made.json()["matched_count"], made.json()["breaks_open"]) == (1, 0)
+        assert client.get("/api/v1/money/statements", **auth).json()[0]["status"] == "open"

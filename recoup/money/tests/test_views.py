@@ -21,16 +21,20 @@ def _receipt() -> SimpleUploadedFile:
 def test_the_list_shows_the_queue_to_resolve(client, login, world):
     placed_early()
     post_file(
-        world, [["T1", "A0001", "50", "2026-11-20", ""], ["T2", "NOPE", "7", "2026-11-20", ""]]
+        world,
+        [
+            ["TXN-LIST-1", "A0001", "50", "2026-11-20", ""],
+            ["TXN-LIST-2", "NOPE", "7", "2026-11-20", ""],
+        ],
     )
     login(world.people["amy"])
     body = client.get(reverse("money:payment-list")).content.decode()
-    assert "T1" in body
-    assert "T2" in body
+    assert "TXN-LIST-1" in body
+    assert "TXN-LIST-2" in body
     assert 'data-testid="count-unmatched">1<' in body
     body = client.get(reverse("money:payment-list"), {"status": "open"}).content.decode()
-    assert "T2" in body
-    assert "T1" not in body
+    assert "TXN-LIST-2" in body
+    assert "TXN-LIST-1" not in body
 
 
 def test_collectors_do_not_see_payment_screens(client, login, world):
