@@ -33,7 +33,7 @@ from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.core.clock import now
 from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
-from recoup.money.models import Payment
+from recoup.money.models import Payment, PlanInstalment, Reduction, RepaymentPlan
 from recoup.workdays.calendar import Deadline, deadline
 
 DEMO_ORG_CODE = "demo"
@@ -279,6 +279,126 @@ def _seed_payments(org: Organisation, cases: list[Case], clerk: User, rng: rando
         by_case[p.case_id].total_owed -= p.amount
     LedgerEntry.objects.bulk_create(entries, batch_size=1000)
     Case.objects.bulk_update([by_case[e.case_id] for e in entries], ["total_owed"], batch_size=1000)
+
+
+def _seed_plans_and_reductions(
+    org: Organisation, cases: list[Case], clerk: User, supervisor: User, rng: random.Random
+) -> None:
+    """Cases the demo shows 分期中 get the running plan behind that status (approved, the
+    client's consent, signed three days ago); cases shown 已和解 get the payment and the
+    effective reduction that settled them, through the ledger (synthetic)."""
+    at = now()
+    today = timezone.localdate(at)
+    for case in cases:
+        if case.status == Case.Status.ON_PLAN and case.total_owed > 0:
+            total = case.total_owed
+            first = (total * Decimal("0.3")).quantize(Decimal("0.01"))
+            second = ((total - first) / 2).quantize(Decimal("0.01"))
+            plan = RepaymentPlan.objects.create(
+                organisation=org,
+                case=case,
+                status=RepaymentPlan.Status.ACTIVE,
+                total=total,
+                balance_at_proposal=total,
+                currency=case.currency,
+                rules={
+                    "plan_max_months": 6,
+                    "plan_first_instalment_min_pct": 20,
+                    "plan_grace_days": 5,
+                    "versions": {},
+                },
+                proposed_by=case.assignee or clerk,
+                proposed_at=at - timedelta(days=6),
+                approved_by=supervisor,
+                approved_at=at - timedelta(days=5),
+                consent_reference=f"DEMO-同意-{case.pk}",
+                consent_sha256="demo",
+                consent_by=clerk,
+                consent_at=at - timedelta(days=4),
+                signed_on=today - timedelta(days=3),
+                debtor_document_sha256="demo",
+                signed_by=case.assignee or clerk,
+                activated_at=at - timedelta(days=3),
+            )
+            PlanInstalment.objects.bulk_create(
+                PlanInstalment(
+                    plan=plan, number=n, due_on=today + timedelta(days=5 + 30 * (n - 1)), amount=a
+                )
+                for n, a in ((1, first), (2, second), (3, total - first - second))
+            )
+        elif case.status == Case.Status.SETTLED and case.total_owed > 0:
+            balance = case.total_owed
+            waived = (balance * Decimal(rng.randrange(10, 30)) / 100).quantize(Decimal("0.01"))
+            paid = balance - waived
+            paid_on = min(today, timezone.localdate(case.placed_at) + timedelta(days=10))
+            payment = Payment.objects.create(
+                organisation=org,
+                contract_id=case.contract_id,
+                case=case,
+                source=Payment.Source.FILE,
+                status=Payment.Status.POSTED,
+                transaction_id=f"DEMOS{case.pk:08d}",
+                amount=paid,
+                currency=case.currency,
+                paid_on=paid_on,
+                channel="柜台",
+                match_method="case_number",
+                client_case_number=case.client_case_number,
+                collector_id=case.assignee_id,
+                team_id=case.team_id,
+                created_at=at,
+                created_by=clerk,
+                posted_at=at,
+            )
+            reduction = Reduction.objects.create(
+                organisation=org,
+                case=case,
+                status=Reduction.Status.EFFECTIVE,
+                balance_at_request=balance,
+                waived=waived,
+                remainder=paid,
+                pct=(waived / balance * 100).quantize(Decimal("0.01")),
+                pay_by=paid_on,
+                authority_pct=Decimal("30.00"),
+                needs_client=False,
+                reason="演示：失业，家属代为筹款",
+                evidence_sha256="demo",
+                requested_by=case.assignee or clerk,
+                requested_at=at - timedelta(days=20),
+                approved_by=supervisor,
+                approved_at=at - timedelta(days=19),
+                effective_at=at,
+                waived_applied=waived,
+            )
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(
+                        organisation=org,
+                        case=case,
+                        kind=LedgerEntry.Kind.PAYMENT,
+                        amount=-paid,
+                        currency=case.currency,
+                        effective_on=paid_on,
+                        source_type="payment",
+                        source_id=payment.pk,
+                        created_by=clerk,
+                        created_at=at,
+                    ),
+                    LedgerEntry(
+                        organisation=org,
+                        case=case,
+                        kind=LedgerEntry.Kind.REDUCTION,
+                        amount=-waived,
+                        currency=case.currency,
+                        effective_on=paid_on,
+                        source_type="reduction",
+                        source_id=reduction.pk,
+                        idempotency_key=f"reduction:{reduction.pk}",
+                        created_at=at,
+                    ),
+                ]
+            )
+            Case.objects.filter(pk=case.pk).update(total_owed=Decimal("0.00"))
 
 
 def demo_logins(org: Organisation) -> list[DemoLogin]:
@@ -568,6 +688,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
     )
     _seed_contact_work(org, [c for c in built if c.pk not in {h.pk for h in held}], rng)
     _seed_payments(org, built, users["bj_assistant"], rng)
+    _seed_plans_and_reductions(org, built, users["bj_assistant"], users["bj_supervisor"], rng)
     for batch in batches.values():
         agg = [c for c in built if c.batch_id == batch.pk]
         batch.case_count = len(agg)

@@ -71,5 +71,10 @@ def test_payments_went_through_the_ledger_and_the_queue_has_work():
     assert ledger.mismatches() == []
     assert Payment.objects.filter(status="posted").exists()
     assert Payment.objects.filter(status="unmatched").count() == 6
-    for case in Case.objects.filter(status="paid_off"):
+    for case in Case.objects.filter(status__in=["paid_off", "settled"]):
         assert case.total_owed == 0
+    from recoup.money.models import RepaymentPlan
+
+    on_plan = Case.objects.filter(status="on_plan")
+    assert on_plan.exists()
+    assert RepaymentPlan.objects.filter(status="active").count() == on_plan.count()
