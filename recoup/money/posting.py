@@ -57,12 +57,18 @@ def post_job(job: ImportJob) -> int:
     today = timezone.localdate(at)
     lock_contract_money(job.contract_id)
     rows = f"{R}.job_id = %s AND {R}.state IN ('valid', 'unmatched')"
-    # A transaction id entered by hand before the file came is that payment: not twice.
+    # A transaction id recorded before the file came (by hand, or from the client's
+    # statement) is that payment: not twice. File rows repeating earlier files were already
+    # found by the intake.
     known = (
         f"SELECT 1 FROM {P} p WHERE p.contract_id = {R}.contract_id "
         f"AND p.transaction_id = {R}.transaction_id"
     )
-    if Payment.objects.filter(contract_id=job.contract_id, source=Payment.Source.MANUAL).exists():
+    if (
+        Payment.objects.filter(contract_id=job.contract_id)
+        .exclude(source=Payment.Source.FILE)
+        .exists()
+    ):
         execute(
             "INSERT INTO intake_importissue "
             '(job_id, severity, row_number, "column", value_masked, code, params) '

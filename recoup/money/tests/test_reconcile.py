@@ -194,3 +194,26 @@ def test_a_locked_statement_changes_only_by_a_new_version(world, today):
 def test_collectors_cannot_reconcile(world, today):
     with pytest.raises(PermissionDenied):
         upload(world, [["T1", "A0001", "5", "2026-11-02"]], actor="ada")
+
+
+def test_a_payment_recorded_from_the_statement_is_not_posted_again_by_a_later_file(world, today):
+    posted(world)
+    st = upload(
+        world,
+        [
+            ["T1", "A0001", "500.00", "2026-11-10"],
+            ["T2", "A0001", "300.00", "2026-11-12"],
+            ["T3", "A0002", "200.00", "2026-11-15"],
+            ["T9", "A0002", "50.00", "2026-11-18"],
+        ],
+    )
+    brk = StatementBreak.objects.get(statement=st, kind="only_client")
+    reconcile.break_propose(actor=world.people["amy"], brk=brk, note="委托方有此笔")
+    reconcile.break_approve(actor=world.people["sue"], brk=brk)
+    before = balance(world.cases["fay_case"])
+    # The client's repayment file lists T9 afterwards: reported as a duplicate, not posted.
+    job = post_file(world, [["T9", "A0002", "50.00", "2026-11-18", ""]], name="late.csv")
+    assert job.status == "succeeded"
+    assert job.rows_duplicate == 1
+    assert balance(world.cases["fay_case"]) == before
+    assert Payment.objects.filter(transaction_id="T9").count() == 1
