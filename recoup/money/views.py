@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -43,6 +43,22 @@ def requested_case(request: HttpRequest) -> Case:
         return case_selectors.case_get_for_user(_user(request), int(case_id))
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+def status_page(
+    request: HttpRequest,
+    qs: QuerySet[Any],
+    choices: list[tuple[str, Any]],
+    default: str,
+    newest_first: str,
+    template: str,
+) -> HttpResponse:
+    """A list of plans or reductions by status (one tab per status), newest first."""
+    status = request.GET.get("status", default)
+    if status in dict(choices):
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by(newest_first), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, template, {"page": page, "status": status, "statuses": choices})
 
 
 def _payment(request: HttpRequest, payment_id: int) -> Payment:

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError as FieldError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,14 +20,7 @@ from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError, Vali
 from recoup.money import plans, selectors
 from recoup.money.forms import ConsentForm, PlanForm, SignForm
 from recoup.money.models import RepaymentPlan
-from recoup.money.views import _forbidden, _user, requested_case
-
-WAITING = {
-    "proposed": _("待主管审批"),
-    "approved": _("待委托方同意"),
-    "consented": _("待签署"),
-    "active": _("履行中"),
-}
+from recoup.money.views import _forbidden, _user, requested_case, status_page
 
 
 def _plan(request: HttpRequest, plan_id: int) -> RepaymentPlan:
@@ -41,15 +33,13 @@ def _plan(request: HttpRequest, plan_id: int) -> RepaymentPlan:
 @require_GET
 @login_required
 def plan_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "proposed")
-    qs = selectors.plans_for(_user(request))
-    if status in RepaymentPlan.Status.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.order_by("-proposed_at"), 50).get_page(request.GET.get("page"))
-    return render(
+    return status_page(
         request,
+        selectors.plans_for(_user(request)),
+        RepaymentPlan.Status.choices,
+        "proposed",
+        "-proposed_at",
         "money/plan_list.html",
-        {"page": page, "status": status, "statuses": RepaymentPlan.Status.choices},
     )
 
 

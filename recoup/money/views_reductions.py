@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +18,7 @@ from recoup.core.exceptions import NotFound, PermissionDenied, RecoupError, Vali
 from recoup.money import reductions, selectors
 from recoup.money.forms import AuthorityForm, ReductionForm
 from recoup.money.models import Reduction
-from recoup.money.views import _forbidden, _user, requested_case
+from recoup.money.views import _forbidden, _user, requested_case, status_page
 
 
 def _reduction(request: HttpRequest, reduction_id: int) -> Reduction:
@@ -32,15 +31,13 @@ def _reduction(request: HttpRequest, reduction_id: int) -> Reduction:
 @require_GET
 @login_required
 def reduction_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "requested")
-    qs = selectors.reductions_for(_user(request))
-    if status in Reduction.Status.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.order_by("-requested_at"), 50).get_page(request.GET.get("page"))
-    return render(
+    return status_page(
         request,
+        selectors.reductions_for(_user(request)),
+        Reduction.Status.choices,
+        "requested",
+        "-requested_at",
         "money/reduction_list.html",
-        {"page": page, "status": status, "statuses": Reduction.Status.choices},
     )
 
 

@@ -107,3 +107,14 @@ def test_another_collectors_plan_is_not_found(client, login, world, today):
     assert client.get(reverse("money:plan-detail", args=[plan.pk])).status_code == 404
     response = client.get(reverse("money:plan-new"), {"case": world.cases["ada_case"].pk})
     assert response.status_code == 404
+
+
+def test_the_plan_queue_lists_plans_by_status(client, login, world, today):
+    placed_early()
+    login(world.people["ada"])
+    _propose(client, world.cases["ada_case"])
+    login(world.people["sue"])
+    waiting = client.get(reverse("money:plan-list")).content.decode()
+    assert "A0001" in waiting
+    running = client.get(reverse("money:plan-list"), {"status": "active"}).content.decode()
+    assert "A0001" not in running

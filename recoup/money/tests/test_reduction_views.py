@@ -90,3 +90,22 @@ def test_a_reduction_requested_approved_and_sent_to_the_client_on_screen(
     assert red.status == "approved"
     evidence = client.get(reverse("money:reduction-file", args=[red.pk, "evidence"]))
     assert b"".join(evidence.streaming_content) == b"%PDF-1.4 p"
+
+
+def test_the_reduction_queue_lists_requests_by_status(client, login, world, today):
+    placed_early()
+    login(world.people["ada"])
+    client.post(
+        reverse("money:reduction-new"),
+        {
+            "case": world.cases["ada_case"].pk,
+            "waived": "1000",
+            "pay_by": "2026-12-20",
+            "reason": "重病住院",
+            "evidence": pdf(),
+        },
+    )
+    login(world.people["sue"])
+    assert "A0001" in client.get(reverse("money:reduction-list")).content.decode()
+    lapsed = client.get(reverse("money:reduction-list"), {"status": "lapsed"}).content.decode()
+    assert "A0001" not in lapsed
