@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import tempfile
 from dataclasses import dataclass
@@ -286,6 +285,15 @@ def _match(statement: Statement, rows: list[tuple[Any, ...]] | None) -> None:
     _count(statement)
 
 
+def _count_breaks(statement: Statement) -> None:
+    """Only the open-break counter: explaining, proposing or declining moves no money, so
+    the line and payment totals (millions of rows a month) need not be read again."""
+    statement.breaks_open = StatementBreak.objects.filter(
+        statement_id=statement.pk, status__in=["open", "proposed"]
+    ).count()
+    statement.save(update_fields=["breaks_open"])
+
+
 def _count(statement: Statement) -> None:
     """The statement's counters, from its lines, breaks and the month's payments."""
     lines = StatementLine.objects.filter(statement_id=statement.pk).aggregate(
@@ -429,7 +437,7 @@ def break_explain(*, actor: User, brk: StatementBreak, text: str) -> StatementBr
         fresh.status, fresh.resolution = StatementBreak.Status.EXPLAINED, text.strip()[:500]
         fresh.resolved_by, fresh.resolved_at = actor, now()
         fresh.save(update_fields=["status", "resolution", "resolved_by", "resolved_at"])
-        _count(fresh.statement)
+        _count_breaks(fresh.statement)
         _audit("break_explained", actor, fresh.statement, brk=fresh.pk, text=fresh.resolution)
     return fresh
 
@@ -442,7 +450,7 @@ def break_propose(*, actor: User, brk: StatementBreak, note: str) -> StatementBr
         fresh.status, fresh.resolution = StatementBreak.Status.PROPOSED, note.strip()[:500]
         fresh.proposed_by = actor
         fresh.save(update_fields=["status", "resolution", "proposed_by"])
-        _count(fresh.statement)
+        _count_breaks(fresh.statement)
         _audit("break_proposed", actor, fresh.statement, brk=fresh.pk, kind=fresh.kind)
     return fresh
 
@@ -454,7 +462,7 @@ def break_decline(*, actor: User, brk: StatementBreak, reason: str) -> Statement
         fresh.status = StatementBreak.Status.OPEN
         fresh.resolution = (_("调整未获批准：%(reason)s") % {"reason": reason.strip()})[:500]
         fresh.save(update_fields=["status", "resolution"])
-        _count(fresh.statement)
+        _count_breaks(fresh.statement)
         _audit("break_declined", actor, fresh.statement, brk=fresh.pk, reason=reason[:300])
     return fresh
 
@@ -620,7 +628,3 @@ def statement_new_version(*, actor: User, statement: Statement, reason: str) -> 
         _match(new, None)
         _audit("new_version", actor, new, previous=old.pk, reason=new.change_reason)
     return new
-
-
-def last_day(month: date) -> date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])

@@ -320,7 +320,8 @@ def reduction_withdraw(*, actor: User, reduction: Reduction, reason: str) -> Red
     return fresh
 
 
-def _paid_since(red: Reduction) -> Decimal:
+def paid_since(red: Reduction) -> Decimal:
+    """What the case has paid (posted) since the reduction was requested."""
     since = timezone.localdate(red.requested_at)
     total = Payment.objects.filter(
         case_id=red.case_id, status=Payment.Status.POSTED, paid_on__gte=since
@@ -335,7 +336,7 @@ def reductions_evaluate(case_ids: list[int]) -> int:
     for red in Reduction.objects.filter(
         case_id__in=case_ids, status=Reduction.Status.APPROVED
     ).select_related("case"):
-        if _paid_since(red) < red.remainder:
+        if paid_since(red) < red.remainder:
             continue
         with transaction.atomic():
             lock_contract_money(red.case.contract_id)
@@ -372,7 +373,7 @@ def reductions_undo_if_unpaid(case: Case) -> None:
     """After a reversal: an effective reduction whose remainder is no longer paid is undone
     (an opposite adjustment), back to approved, and a settled case reopens."""
     for red in Reduction.objects.filter(case_id=case.pk, status=Reduction.Status.EFFECTIVE):
-        if _paid_since(red) >= red.remainder:
+        if paid_since(red) >= red.remainder:
             continue
         at = now()
         if red.waived_applied:

@@ -88,7 +88,7 @@ def reduction_detail(request: HttpRequest, reduction_id: int) -> HttpResponse:
             "r": red,
             "can_approve": bool(user.role_codes & reductions.APPROVER_ROLES)
             and red.requested_by_id != user.pk,
-            "paid_since": reductions._paid_since(red),
+            "paid_since": reductions.paid_since(red),
         },
     )
 
