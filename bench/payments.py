@@ -78,6 +78,7 @@ os.environ["RECOUP_DATABASE_URL"] = (
 
 
 def reset_database() -> None:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
     if ARGS.db == "postgres":
         import psycopg
 
@@ -85,7 +86,6 @@ def reset_database() -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME} WITH (FORCE)")
             conn.execute(f"CREATE DATABASE {PG_DBNAME}")
     else:
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(str(SQLITE_PATH) + suffix).unlink(missing_ok=True)
 
@@ -506,6 +506,28 @@ def main() -> None:
 
         posting.execute = traced(posting.execute)  # type: ignore[assignment]
         incremental.execute = traced(incremental.execute)  # type: ignore[assignment]
+
+        def phase(module: Any, name: str) -> None:
+            inner = getattr(module, name)
+
+            def run(*args: Any, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                out = inner(*args, **kwargs)
+                print(f"  {time.perf_counter() - t:7.2f} s phase {name}")
+                return out
+
+            setattr(module, name, run)
+
+        for name in ("stage_incremental", "filter_incremental", "apply_incremental"):
+            phase(incremental, name)
+        for name in ("import_upload", "import_confirm"):
+            phase(intake, name)
+        for name in ("_readmit", "_post", "after_posting", "analyze_tables"):
+            phase(posting, name)
+        phase(posting, "apply_payments")
+        from django.db.backends.base.base import BaseDatabaseWrapper
+
+        phase(BaseDatabaseWrapper, "_commit")
     profiler = cProfile.Profile() if ARGS.profile else None
     t0 = time.perf_counter()
     if profiler is not None:

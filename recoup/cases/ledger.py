@@ -130,3 +130,15 @@ def mismatches(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         return [(int(i), to_money(str(s)), to_money(str(x))) for i, s, x in cursor.fetchall()]
+
+
+def orphans(*, limit: int = 100) -> list[int]:
+    """Ledger entries naming a case that does not exist (ids). The foreign key has no
+    database check (bulk posting speed, see ``LedgerEntry.case``): this is its check."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id FROM cases_ledgerentry l LEFT JOIN cases_case c ON c.id = l.case_id "
+            "WHERE c.id IS NULL ORDER BY l.id LIMIT %s",
+            [limit],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]

@@ -15,7 +15,7 @@ import polars as pl
 from django.db import connection
 from django.utils import timezone
 
-from recoup.core.bulk import insert_rows, read_frame
+from recoup.core.bulk import insert_frame, read_frame
 from recoup.core.crypto import Sealer
 from recoup.core.db import analyze_tables, execute
 from recoup.intake import normalise as nz
@@ -27,7 +27,6 @@ from recoup.intake.pipeline import (
     quarantine_rows,
     settle_empty,
     shown_value,
-    to_decimals,
     write_issues,
 )
 from recoup.intake.readers import ReadLimits, open_table
@@ -99,7 +98,7 @@ def stage_incremental(
     ) as table:
         for df in table.batches(50_000):
             rows = df.get_column("__row").to_list()
-            values: dict[str, list[Any]] = {}
+            values: dict[str, pl.Series] = {}
             issues: list[tuple[int | None, str, str, str, dict[str, str], str]] = []
             bad: set[int] = set()
             for name, header in f2h.items():
@@ -121,82 +120,98 @@ def stage_incremental(
                         )
                     )
                     bad.add(row)
-                values[name] = to_decimals(vals) if name in AMOUNTS else vals.to_list()
+                values[name] = vals
             counters.read += len(rows)
             counters.invalid += len(bad)
             counters.valid += len(rows) - len(bad)
             write_issues(job, issues)
             quarantine_rows(job, df, sorted(bad), f2h, sealer)
+            frame = _frame(job, rows, values, sealer)
+            if bad:
+                frame = frame.filter(~pl.col("row_number").is_in(list(bad)))
             if numbers is not None:
-                values["case_id"] = (
-                    pl.DataFrame(
-                        {"client_case_number": values["client_case_number"]},
-                        schema={"client_case_number": pl.Utf8},
-                    )
+                frame = (
+                    frame.drop("case_id")
                     .join(numbers, on="client_case_number", how="left", maintain_order="left")
-                    .get_column("case_id")
-                    .to_list()
+                    .with_columns(
+                        match_method=pl.when(pl.col("case_id").is_not_null())
+                        .then(pl.lit("case_number"))
+                        .otherwise(pl.lit(""))
+                    )
                 )
-            insert_rows(R, COLUMNS, _tuples(job, rows, bad, values, sealer))
+            insert_frame(R, frame.select(COLUMNS))
             progress(counters)
     return counters
 
 
-def _tuples(
-    job: ImportJob, rows: list[int], bad: set[int], values: dict[str, list[Any]], sealer: Sealer
-) -> list[tuple[Any, ...]]:
-    out = []
+def _cents_text(cents: pl.Series) -> pl.Series:
+    """Integer cents as the database's decimal text ("-12.05"); missing stays missing."""
+    frame = cents.rename("c").to_frame()
+    a = pl.col("c").abs()
+    return frame.select(
+        pl.concat_str(
+            pl.when(pl.col("c") < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (a // 100).cast(pl.String),
+            pl.lit("."),
+            (a % 100).cast(pl.String).str.zfill(2),
+        )
+    ).to_series()
+
+
+def _frame(
+    job: ImportJob, rows: list[int], values: dict[str, pl.Series], sealer: Sealer
+) -> pl.DataFrame:
+    """The batch's rows as ``COLUMNS`` (case matching aside): no Python object per value,
+    except the blind indexes of card/loan and ID numbers when the file has them."""
     n = len(rows)
 
-    none: list[Any] = [None] * n  # one shared "absent column", looked up once
+    def text(name: str, max_len: int) -> pl.Series:
+        if name not in values:
+            return pl.repeat("", n, dtype=pl.String, eager=True)
+        return values[name].cast(pl.String).fill_null("").str.slice(0, max_len)
 
-    def col(name: str) -> list[Any]:
-        return values.get(name) or none
+    def amount(name: str) -> pl.Series:
+        if name not in values:
+            return pl.Series([None] * n, dtype=pl.String)
+        return _cents_text(values[name])
 
-    numbers, accounts, ids = col("client_case_number"), col("account_number"), col("id_number")
-    effective = col("effective_on") if "effective_on" in values else col("as_of")
-    principal, interest, fees, total = (
-        col("principal"),
-        col("interest"),
-        col("fees"),
-        col("total_owed"),
-    )
-    amount, paid_at, reason = col("amount"), col("paid_at"), col("reason")
-    transaction, channel = col("transaction_id"), col("channel")
-    case_ids = col("case_id")
-    for i, row in enumerate(rows):
-        if row in bad:
-            continue
-        account = accounts[i]
-        ident = ids[i]
-        case_id = case_ids[i]
-        out.append(
-            (
-                job.organisation_id,
-                job.contract_id,
-                job.pk,
-                job.kind,
-                row,
-                "valid",
-                case_id,
-                numbers[i] or "",
-                sealer.blind("account", account.replace(" ", "")) if account else "",
-                sealer.blind("id_number", ident) if ident else "",
-                "case_number" if case_id is not None else "",
-                principal[i],
-                interest[i],
-                fees[i],
-                total[i],
-                amount[i],
-                paid_at[i],
-                effective[i],
-                (reason[i] or "")[:200],
-                (transaction[i] or "")[:80],
-                (channel[i] or "")[:40],
-                False,
-            )
+    def day(name: str) -> pl.Series:
+        return values[name] if name in values else pl.Series([None] * n, dtype=pl.Date)
+
+    def blind(name: str, kind: str, prepare: Callable[[str], str]) -> pl.Series:
+        if name not in values:
+            return pl.repeat("", n, dtype=pl.String, eager=True)
+        return pl.Series(
+            [sealer.blind(kind, prepare(v)) if v else "" for v in values[name].to_list()],
+            dtype=pl.String,
         )
-    return out
+
+    return pl.DataFrame(
+        {
+            "organisation_id": pl.repeat(job.organisation_id, n, dtype=pl.Int64, eager=True),
+            "contract_id": pl.repeat(job.contract_id, n, dtype=pl.Int64, eager=True),
+            "job_id": pl.repeat(job.pk, n, dtype=pl.Int64, eager=True),
+            "kind": pl.repeat(job.kind, n, dtype=pl.String, eager=True),
+            "row_number": pl.Series(rows, dtype=pl.Int64),
+            "state": pl.repeat("valid", n, dtype=pl.String, eager=True),
+            "case_id": pl.Series([None] * n, dtype=pl.Int64),
+            "client_case_number": text("client_case_number", 80),
+            "account_bidx": blind("account_number", "account", lambda v: v.replace(" ", "")),
+            "id_number_bidx": blind("id_number", "id_number", lambda v: v),
+            "match_method": pl.repeat("", n, dtype=pl.String, eager=True),
+            "principal": amount("principal"),
+            "interest": amount("interest"),
+            "fees": amount("fees"),
+            "total_owed": amount("total_owed"),
+            "amount": amount("amount"),
+            "paid_at": day("paid_at"),
+            "effective_on": day("effective_on") if "effective_on" in values else day("as_of"),
+            "reason": text("reason", 200),
+            "transaction_id": text("transaction_id", 80),
+            "channel": text("channel", 40),
+            "posted": pl.repeat(False, n, dtype=pl.Boolean, eager=True),
+        }
+    )
 
 
 def _report(job: ImportJob, state: str, severity: str, code: str) -> None:

@@ -254,9 +254,28 @@ class IncrementalRow(models.Model):
         DUPLICATE = "duplicate", "duplicate"  # a transaction id already received
         SKIPPED = "skipped", "skipped"  # the case is already closed: nothing to change
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT)
-    contract = models.ForeignKey("clients.Contract", on_delete=models.PROTECT, related_name="+")
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rows")
+    # Written only in bulk by the job's own pipeline: tenant, contract and job are the job's,
+    # the case is found among the contract's cases. No database constraint and no index of
+    # their own (the composite indexes below lead with them): a deferred check per row and
+    # per key cost a 500k-row repayment file ~16 s at commit, more than writing the rows
+    # (ADR 0008, bench/payments.py). Deletes still go through Django's on_delete.
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    contract = models.ForeignKey(
+        "clients.Contract",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    job = models.ForeignKey(
+        ImportJob,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=12, choices=FileKind.choices)
     row_number = models.PositiveIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.VALID)
@@ -264,7 +283,13 @@ class IncrementalRow(models.Model):
     account_bidx = models.CharField(max_length=32, blank=True)
     id_number_bidx = models.CharField(max_length=32, blank=True)
     case = models.ForeignKey(
-        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     match_method = models.CharField(max_length=16, blank=True)
     principal = models.DecimalField(max_digits=16, decimal_places=2, null=True)

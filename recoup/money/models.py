@@ -78,9 +78,17 @@ class Payment(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, db_index=False, db_constraint=False
     )
-    # Indexed by payment_txn_once and payment_contract_paid, which lead with it.
+    # Indexed by payment_txn_once and payment_contract_paid, which lead with it. The contract
+    # and the job are always the case's or the file's own (a file's payments are written in
+    # bulk from its rows), and the case one just matched: no per-row database check, which
+    # cost a 500k-row file ~12 s at commit (bench/payments.py); deletes still go through
+    # Django's on_delete, and ``money_daily`` looks for a payment naming no case.
     contract = models.ForeignKey(
-        "clients.Contract", on_delete=models.PROTECT, related_name="+", db_index=False
+        "clients.Contract",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     case = models.ForeignKey(
         "cases.Case",
@@ -89,6 +97,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="payments",
         db_index=False,
+        db_constraint=False,
     )
     job = models.ForeignKey(
         "intake.ImportJob",
@@ -97,6 +106,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(_("来源"), max_length=10, choices=Source.choices)

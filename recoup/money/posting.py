@@ -10,9 +10,11 @@ size:
    *exception* with its reason (a returned or closed case, an amount that is not positive, a
    date in the future or before the case was placed), or *posted*;
 3. payments that would take a case below zero are set aside as exceptions (counted in date
-   order within the file; only cases whose file total passes their balance are looked at);
-4. one ledger entry per posted payment, each case's balance lowered by its sum;
-5. promises re-evaluated, and cases whose balance reached zero closed as paid off (结清).
+   order within the file; only cases whose file total passes their balance are looked at:
+   all their payments are set aside as they go in, then taken back while they fit);
+4. one ledger entry per posted payment, each case's balance lowered by its sum, and in the
+   same statement the cases whose balance reached zero closed as paid off (结清);
+5. promises, plan instalments and approved reductions re-evaluated.
 
 A second file with the same transactions posts nothing (the intake marks them duplicate and
 ``Payment`` is unique per contract and transaction id).
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Count
@@ -85,6 +87,10 @@ def post_job(job: ImportJob) -> int:
         "WHEN c.status IN ('returned', 'closed') THEN 'case_not_open' "
         "WHEN r.paid_at < date(c.placed_at) THEN 'before_placement' ELSE '' END"
     )
+    # A case's payments in the file adding up to more than its balance are all set aside as
+    # over the balance first (a window sum, in the same statement); _readmit then takes
+    # them back in date order while they fit.
+    over = "case_id IS NOT NULL AND ROUND(file_total * 100) > ROUND(owed * 100)"
     execute(
         f"INSERT INTO {P} (organisation_id, contract_id, case_id, job_id, row_number, source, "
         "status, exception_code, transaction_id, amount, currency, paid_on, channel, "
@@ -92,23 +98,28 @@ def post_job(job: ImportJob) -> int:
         "team_id, evidence, evidence_sha256, note, created_at, created_by_id, posted_at, "
         "reason) "
         "SELECT organisation_id, contract_id, case_id, job_id, row_number, 'file', "
-        "CASE WHEN case_id IS NULL THEN 'unmatched' WHEN code <> '' THEN 'exception' "
-        "ELSE 'posted' END, code, transaction_id, amount, currency, paid_at, channel, "
+        "CASE WHEN case_id IS NULL THEN 'unmatched' WHEN final <> '' THEN 'exception' "
+        "ELSE 'posted' END, final, transaction_id, amount, currency, paid_at, channel, "
         "match_method, client_case_number, account_bidx, id_number_bidx, assignee_id, "
         "team_id, '', '', '', %s, %s, "
-        "CASE WHEN case_id IS NOT NULL AND code = '' THEN %s END, '' FROM ("
+        "CASE WHEN case_id IS NOT NULL AND final = '' THEN %s END, '' FROM ("
+        f"SELECT y.*, CASE WHEN code <> '' THEN code WHEN {over} THEN 'over_balance' "
+        "ELSE '' END AS final FROM ("
+        "SELECT x.*, SUM(CASE WHEN code = '' THEN amount ELSE 0 END) "
+        "OVER (PARTITION BY case_id) AS file_total FROM ("
         "SELECT r.organisation_id, r.contract_id, r.case_id, r.job_id, r.row_number, "
         "r.transaction_id, r.amount, COALESCE(c.currency, 'CNY') AS currency, r.paid_at, "
         "r.channel, r.match_method, r.client_case_number, r.account_bidx, r.id_number_bidx, "
-        f"c.assignee_id, c.team_id, {code} AS code "
+        f"c.assignee_id, c.team_id, c.total_owed AS owed, {code} AS code "
         f"FROM {R} r LEFT JOIN cases_case c ON c.id = r.case_id "
-        "WHERE r.job_id = %s AND r.state IN ('valid', 'unmatched')) x ORDER BY row_number",
+        "WHERE r.job_id = %s AND r.state IN ('valid', 'unmatched')) x) y) z "
+        "ORDER BY row_number",
         [ts, job.created_by_id, ts, today, job.pk],
     )
     analyze_tables(P)
-    _set_aside_over_balance(job.pk)
-    posted = _post(job.pk, ts)
-    closed, promises = after_posting(job_id=job.pk, at=at)
+    _readmit(job.pk, ts)
+    posted, closed = _post(job.pk, ts)
+    _closed, promises = after_posting(job_id=job.pk, at=at, closed=closed)
     counts = dict(
         Payment.objects.filter(job_id=job.pk)
         .values("status")
@@ -132,46 +143,41 @@ def post_job(job: ImportJob) -> int:
     return posted
 
 
-def _set_aside_over_balance(job_id: int) -> None:
+def _readmit(job_id: int, ts: Any) -> None:
     """More than the balance, counting the file's payments to a case in date order: a
-    payment that would cross the balance is set aside and the next ones are counted without
-    it (a later, smaller payment may still fit). Only cases whose payments in the file add
-    up to more than their balance are read (one aggregate), then judged in Python."""
-    over = (
-        f"SELECT p.case_id FROM {P} p JOIN cases_case c ON c.id = p.case_id "
-        "WHERE p.job_id = %s AND p.status = 'posted' GROUP BY p.case_id, c.total_owed "
-        "HAVING ROUND(SUM(p.amount) * 100) > ROUND(MAX(c.total_owed) * 100)"
-    )
+    payment that would cross the balance stays aside and the next ones are counted without
+    it (a later, smaller payment may still fit). Only the cases whose payments in the file
+    add up to more than their balance were set aside; they are judged here, in Python."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT p.id, p.case_id, p.amount, c.total_owed FROM {P} p "
             "JOIN cases_case c ON c.id = p.case_id "
-            f"WHERE p.job_id = %s AND p.status = 'posted' AND p.case_id IN ({over}) "
+            "WHERE p.job_id = %s AND p.status = 'exception' AND p.exception_code = 'over_balance' "
             "ORDER BY p.case_id, p.paid_on, p.row_number",
-            [job_id, job_id],
+            [job_id],
         )
         rows = cursor.fetchall()
-    aside: list[tuple[int]] = []
+    fits: list[int] = []
     case_id, running, owed = None, Decimal(0), Decimal(0)
     for pid, cid, amount, total_owed in rows:
         if cid != case_id:
             case_id, running, owed = cid, Decimal(0), _money(total_owed)
         amount = _money(amount)
-        if running + amount > owed:
-            aside.append((pid,))
-        else:
+        if running + amount <= owed:
             running += amount
-    if aside:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {P} SET status = 'exception', exception_code = 'over_balance', "
-                "posted_at = NULL WHERE id = %s",
-                aside,
-            )
+            fits.append(int(pid))
+    for start in range(0, len(fits), 5000):  # a statement per 5 000, not one per payment
+        chunk = fits[start : start + 5000]
+        execute(
+            f"UPDATE {P} SET status = 'posted', exception_code = '', posted_at = %s "
+            f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+            [ts, *chunk],
+        )
 
 
-def _post(job_id: int, ts: object) -> int:
-    """Ledger entries and balances for the job's posted payments; how many."""
+def _post(job_id: int, ts: Any) -> tuple[int, int]:
+    """Ledger entries and balances for the job's posted payments, and the cases they paid
+    off closed in the same statement (结清); how many of each."""
     posted = execute(
         f"INSERT INTO {L} (organisation_id, case_id, kind, amount, currency, effective_on, "
         "source_type, source_id, idempotency_key, memo, created_by_id, created_at) "
@@ -180,23 +186,37 @@ def _post(job_id: int, ts: object) -> int:
         f"FROM {P} WHERE job_id = %s AND status = 'posted' ORDER BY id",
         [ts, job_id],
     )
-    execute(
-        "UPDATE cases_case SET total_owed = ROUND(total_owed - s.paid, 2), updated_at = %s "
-        f"FROM (SELECT case_id, SUM(amount) AS paid FROM {P} "
-        "  WHERE job_id = %s AND status = 'posted' GROUP BY case_id) s "
-        "WHERE cases_case.id = s.case_id",
-        [ts, job_id],
-    )
-    return posted
+    # Every SET expression reads the row as it was: "paid off" is the new balance at zero.
+    paid_off = f"ROUND((total_owed - s.paid) * 100) = 0 AND status IN {OPEN_CASE}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_case SET total_owed = ROUND(total_owed - s.paid, 2), updated_at = %s, "
+            f"status = CASE WHEN {paid_off} THEN 'paid_off' ELSE status END, "
+            f"status_changed_at = CASE WHEN {paid_off} THEN %s ELSE status_changed_at END, "
+            f"closed_at = CASE WHEN {paid_off} THEN %s ELSE closed_at END "
+            f"FROM (SELECT case_id, SUM(amount) AS paid FROM {P} "
+            "  WHERE job_id = %s AND status = 'posted' GROUP BY case_id) s "
+            # RETURNING sees the new row (and, on SQLite, only the updated table).
+            "WHERE cases_case.id = s.case_id "
+            "RETURNING CASE WHEN status = 'paid_off' AND closed_at = %s THEN 1 ELSE 0 END",
+            [ts, ts, ts, job_id, ts],
+        )
+        closed = sum(row[0] for row in cursor.fetchall())
+    return posted, closed
 
 
 def after_posting(
-    *, job_id: int | None = None, payment_ids: list[int] | None = None, at: datetime
+    *,
+    job_id: int | None = None,
+    payment_ids: list[int] | None = None,
+    at: datetime,
+    closed: int | None = None,
 ) -> tuple[int, int]:
     """What posted payments change beyond the balance: promises kept, plan instalments
     filled, cases paid off, approved reductions whose remainder is now paid taking effect.
 
-    Returns (cases closed as paid off, promises changed)."""
+    ``closed``: the cases paid off were already closed (a file closes them in its balance
+    statement), this many. Returns (cases closed as paid off, promises changed)."""
     where, params = (
         ("job_id = %s", [job_id])
         if job_id is not None
@@ -223,13 +243,14 @@ def after_posting(
         on_plan = [int(row[0]) for row in cursor.fetchall()]
     if on_plan:
         plans_replay(on_plan)
-    closed = execute(
-        "UPDATE cases_case SET status = 'paid_off', status_changed_at = %s, closed_at = %s, "
-        "updated_at = %s WHERE ROUND(total_owed * 100) = 0 "
-        f"AND status IN {OPEN_CASE} AND id IN (SELECT case_id FROM {P} WHERE {where} "
-        "AND status = 'posted')",
-        [ts, ts, ts, *params],
-    )
+    if closed is None:
+        closed = execute(
+            "UPDATE cases_case SET status = 'paid_off', status_changed_at = %s, closed_at = %s, "
+            "updated_at = %s WHERE ROUND(total_owed * 100) = 0 "
+            f"AND status IN {OPEN_CASE} AND id IN (SELECT case_id FROM {P} WHERE {where} "
+            "AND status = 'posted')",
+            [ts, ts, ts, *params],
+        )
     if closed:
         # A paid-off case owes nothing: its open promises are kept with it.
         execute(

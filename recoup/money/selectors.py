@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
@@ -172,3 +173,15 @@ def scorecards(organisation_id: int) -> QuerySet[Scorecard]:
 
 def statement_layout(client_id: int) -> StatementLayout | None:
     return StatementLayout.objects.filter(client_id=client_id).first()
+
+
+def payments_naming_no_case(*, limit: int = 100) -> list[int]:
+    """Payments whose case does not exist (ids): the check the foreign key does not make in
+    the database (``Payment.case``); run daily by ``money_daily``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id FROM money_payment p LEFT JOIN cases_case c ON c.id = p.case_id "
+            "WHERE p.case_id IS NOT NULL AND c.id IS NULL ORDER BY p.id LIMIT %s",
+            [limit],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recoup.audit.models import AuditEvent
-from recoup.cases.models import Case
+from recoup.cases.models import Case, LedgerEntry
 from recoup.core.exceptions import PermissionDenied, ValidationError
 from recoup.money import plans
-from recoup.money.models import PlanInstalment, RepaymentPlan
+from recoup.money.models import Payment, PlanInstalment, RepaymentPlan
 from recoup.money.plans import Document, Instalment, PlanRules, add_months, schedule_build
 from recoup.money.tests.helpers import balance, placed_early, post_file
 
@@ -317,5 +317,32 @@ def test_the_daily_command_breaks_plans_and_checks_the_ledgers(world, today):
     plan.refresh_from_db()
     assert plan.status == "broken"
     Case.objects.filter(pk=world.cases["fay_case"].pk).update(total_owed=1)  # behind the ledger
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="differ from their ledger"):
         call_command("money_daily", "--today", "2026-12-08", stdout=StringIO(), stderr=StringIO())
+
+
+def test_the_daily_command_finds_entries_and_payments_naming_no_case(world, today):
+    """The ledger's and payments' case keys have no database check (bulk speed): the daily
+    command is that check."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    placed_early()
+    post_file(world, [["Q1", "A0001", "300.00", "2026-11-20", ""]])
+    ledger_entry = LedgerEntry.objects.order_by("id").first()
+    payment = Payment.objects.order_by("id").first()
+    assert ledger_entry is not None
+    assert payment is not None
+    ghost = Case.objects.order_by("-id").values_list("id", flat=True)[0] + 1000
+    with connection.cursor() as cursor:  # what no code path does: a key naming nothing
+        cursor.execute(
+            "UPDATE cases_ledgerentry SET case_id = %s WHERE id = %s", [ghost, ledger_entry.pk]
+        )
+        cursor.execute("UPDATE money_payment SET case_id = %s WHERE id = %s", [ghost, payment.pk])
+    err = StringIO()
+    with pytest.raises(CommandError, match="name no existing case"):
+        call_command("money_daily", "--today", "2026-12-01", stdout=StringIO(), stderr=err)
+    assert f"ledger entry {ledger_entry.pk} names a case" in err.getvalue()
+    assert f"payment {payment.pk} names a case" in err.getvalue()

@@ -86,6 +86,37 @@ def test_payments_that_cannot_post_wait_as_exceptions_with_a_reason(world):
     assert ledger.mismatches() == []
 
 
+def test_over_the_balance_counts_in_date_order_and_a_later_smaller_payment_still_fits(world):
+    """Rows out of date order in the file: 9 000 (20th), then 1 600 (21st) would cross
+    10 573.45 and waits; 1 000 (22nd) still fits; 600 (23rd) would cross again."""
+    placed_early()
+    post_file(
+        world,
+        [
+            ["O4", "A0001", "600", "2026-11-23", ""],
+            ["O2", "A0001", "1600", "2026-11-21", ""],
+            ["O1", "A0001", "9000", "2026-11-20", ""],
+            ["O3", "A0001", "1000", "2026-11-22", ""],
+            ["O5", "A0002", "100", "2026-11-20", ""],  # another case, well within
+        ],
+    )
+    got = dict(Payment.objects.values_list("transaction_id", "status"))
+    assert got == {
+        "O1": "posted",
+        "O2": "exception",
+        "O3": "posted",
+        "O4": "exception",
+        "O5": "posted",
+    }
+    assert set(
+        Payment.objects.filter(status="exception").values_list("exception_code", flat=True)
+    ) == {"over_balance"}
+    assert Payment.objects.filter(status="posted", posted_at__isnull=True).count() == 0
+    assert balance(world.cases["ada_case"]) == START - Decimal("10000.00")
+    assert LedgerEntry.objects.filter(case=world.cases["ada_case"]).count() == 2
+    assert ledger.mismatches() == []
+
+
 def test_a_case_paid_in_full_closes_itself(world):
     placed_early()
     ada = world.cases["ada_case"]

@@ -3,8 +3,10 @@ day's repayment files have posted:
 
 - an instalment of a running repayment plan still short ``plan_grace_days`` after its date
   breaks the plan; the case returns to active collection with the reason (SPEC §3 step 9);
-- the case ledgers are checked against the stored balances (``cases.ledger.mismatches``):
-  any difference is printed and the command exits non-zero, for the operator to look at.
+- the case ledgers are checked against the stored balances (``cases.ledger.mismatches``),
+  and ledger entries and payments are checked to name a case that exists (their foreign
+  keys have no database check, for bulk posting speed): any finding is printed and the
+  command exits non-zero, for the operator to look at.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from recoup.cases.ledger import mismatches
+from recoup.cases.ledger import mismatches, orphans
 from recoup.money.plans import plans_mark_missed
+from recoup.money.selectors import payments_naming_no_case
 
 
 class Command(BaseCommand):
@@ -29,9 +32,22 @@ class Command(BaseCommand):
         today = options["today"] or timezone.localdate()
         broken = plans_mark_missed(today=today)
         self.stdout.write(f"{today}: {broken} plan(s) broken by a missed instalment")
+        problems = []
         wrong = mismatches(limit=20)
+        for case_id, stored, expected in wrong:
+            self.stderr.write(f"case {case_id}: balance {stored}, ledger says {expected}")
         if wrong:
-            for case_id, stored, expected in wrong:
-                self.stderr.write(f"case {case_id}: balance {stored}, ledger says {expected}")
-            raise CommandError(f"{len(wrong)} case balance(s) differ from their ledger")
+            problems.append(f"{len(wrong)} case balance(s) differ from their ledger")
+        lost = orphans(limit=20)
+        for entry_id in lost:
+            self.stderr.write(f"ledger entry {entry_id} names a case that does not exist")
+        if lost:
+            problems.append(f"{len(lost)} ledger entr(ies) name no existing case")
+        stray = payments_naming_no_case(limit=20)
+        for payment_id in stray:
+            self.stderr.write(f"payment {payment_id} names a case that does not exist")
+        if stray:
+            problems.append(f"{len(stray)} payment(s) name no existing case")
+        if problems:
+            raise CommandError("; ".join(problems))
         self.stdout.write("ledger check: every balance matches its ledger")
