@@ -2,8 +2,9 @@
 
 The figure is the wall time from the file on disk to every payment posted, as the admin
 assistant waits for it: ``import_upload`` (stored, SHA-256, headers read) + ``import_confirm``
-+ ``import_run``, which reads and normalises the rows (polars), stages them, matches them to
-cases by the client's case number (set-based SQL), and in the same transaction posts them
++ ``import_run``, which reads and normalises the rows (polars), matches them to cases by the
+client's case number (a join in polars), stages them through COPY in a temporary table, finds
+repeats and the other matches in set-based SQL, and in the same transaction posts them
 (``recoup.money.posting.post_job``): payments written, exceptions set aside (over-balance,
 returned cases), one ledger entry per payment, case balances lowered, promises re-evaluated,
 cases paid in full closed (结清). ``post`` is that last step alone.

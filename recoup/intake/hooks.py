@@ -22,6 +22,11 @@ def register_repayments_applied(handler: RepaymentsApplied) -> None:
         _HANDLERS.append(handler)
 
 
+def posting_registered() -> bool:
+    """Whether an app turns repayment rows into payments (then they are only staged)."""
+    return bool(_HANDLERS)
+
+
 def repayments_applied(job: ImportJob) -> int:
     """Run the handlers; returns what the last one reports (the rows it posted)."""
     done = 0

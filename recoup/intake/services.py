@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -14,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
@@ -387,6 +388,10 @@ def import_run(*, job_id: int) -> ImportJob:
             % {"error": exc.__class__.__name__},
         )
     finally:
+        if job.kind != FileKind.CASES:
+            # A session's temporary table: if even dropping it fails, the session's end does.
+            with contextlib.suppress(DatabaseError):
+                incremental.stage_clear(job)
         if not succeeded:
             switchover.clear_staging(job)
             IncrementalRow.objects.filter(job=job).delete()
@@ -433,12 +438,16 @@ def _run_incremental(job: ImportJob, path: Path) -> bool:
         if job.kind == FileKind.BALANCES:
             lock_contract_money(job.contract_id)  # balances move only one writer at a time
         posted = None
-        if status != ImportJob.Status.REJECTED and job.kind == FileKind.REPAYMENTS:
+        if (
+            status != ImportJob.Status.REJECTED
+            and job.kind == FileKind.REPAYMENTS
+            and hooks.posting_registered()
+        ):
             # Matched and unmatched rows go to the money app, which posts them in this same
             # transaction (it may find transactions entered by hand before the file: those
             # rows become duplicates).
             posted = hooks.repayments_applied(job)
-            counts["duplicate"] = IncrementalRow.objects.filter(job=job, state="duplicate").count()
+            counts["duplicate"] = incremental.count_state(job, "duplicate")
         changed = (
             0
             if status == ImportJob.Status.REJECTED

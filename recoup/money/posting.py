@@ -1,8 +1,8 @@
 """Posting a client's repayment file: set-based, in the transaction that applies the file.
 
-The intake has stored the file's rows (``IncrementalRow``) matched to cases, with repeated
-transaction ids already refused. Here, with a fixed number of statements whatever the file's
-size:
+The intake has staged the file's rows (``incremental.staged_table``) matched to cases, with
+transaction ids repeated within the file already refused. Here, with a fixed number of
+statements whatever the file's size:
 
 1. the contract's money lock is taken (``clients.locks``), so a manual payment, match or
    reversal on one of its cases waits instead of racing the balances read here;
@@ -16,8 +16,10 @@ size:
    same statement the cases whose balance reached zero closed as paid off (结清);
 5. promises, plan instalments and approved reductions re-evaluated.
 
-A second file with the same transactions posts nothing (the intake marks them duplicate and
-``Payment`` is unique per contract and transaction id).
+A second file with the same transactions posts nothing: its rows naming a transaction
+already recorded (by a file, by hand or from a statement) are reported as duplicates, and
+``Payment`` is unique per contract and transaction id. The payments, matched or not, are
+the record of what the client sent; the staged rows are not kept.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from recoup.contact.promises import PaymentFact, apply_payments
 from recoup.core.clock import now
 from recoup.core.db import analyze_tables, execute
 from recoup.core.money import to_money
+from recoup.intake.incremental import staged_table
 from recoup.money.models import Payment
 from recoup.money.plans import plans_replay
 from recoup.money.reductions import reductions_evaluate
@@ -44,7 +47,6 @@ if TYPE_CHECKING:
     from recoup.intake.models import ImportJob
 
 P = "money_payment"
-R = "intake_incrementalrow"
 L = "cases_ledgerentry"
 OPEN_CASE = "('new', 'pending', 'assigned', 'collecting', 'promised', 'on_plan')"
 
@@ -58,19 +60,15 @@ def post_job(job: ImportJob) -> int:
     ts = connection.ops.adapt_datetimefield_value(at)
     today = timezone.localdate(at)
     lock_contract_money(job.contract_id)
+    R = staged_table(job)
     rows = f"{R}.job_id = %s AND {R}.state IN ('valid', 'unmatched')"
-    # A transaction id recorded before the file came (by hand, or from the client's
-    # statement) is that payment: not twice. File rows repeating earlier files were already
-    # found by the intake.
+    # A transaction id recorded before (from an earlier file, by hand, or from the client's
+    # statement) is that payment: not twice. Repeats within the file were found by the intake.
     known = (
         f"SELECT 1 FROM {P} p WHERE p.contract_id = {R}.contract_id "
         f"AND p.transaction_id = {R}.transaction_id"
     )
-    if (
-        Payment.objects.filter(contract_id=job.contract_id)
-        .exclude(source=Payment.Source.FILE)
-        .exists()
-    ):
+    if Payment.objects.filter(contract_id=job.contract_id).exists():
         execute(
             "INSERT INTO intake_importissue "
             '(job_id, severity, row_number, "column", value_masked, code, params) '

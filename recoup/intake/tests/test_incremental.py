@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 
 from recoup.cases.models import Case
 from recoup.intake import services
@@ -62,17 +63,69 @@ def test_recalls_return_cases_and_closures_close_them(world):
     assert ImportIssue.objects.filter(job=job, code="case_already_closed").exists()
 
 
-def test_repayments_are_matched_by_number_account_or_id_and_stored_once(world):
-    headers = ["交易流水号", "案件编号", "卡号", "身份证号", "还款金额", "还款日期", "还款渠道"]
-    rows = [
+REPAY_HEADERS = ["交易流水号", "案件编号", "卡号", "身份证号", "还款金额", "还款日期", "还款渠道"]
+
+
+def _repayment_rows() -> list[list[str]]:
+    return [
         ["T1", "A0001", "", "", "500.00", "2026-11-20", "银行柜台"],
         ["T2", "", "6225880000000003", "", "300", "2026/11/21", "APP"],  # fay's card
         ["T3", "", "", make_id_number(1), "200元", "20261121", ""],  # ada's ID number
         ["T4", "", "", "", "100", "2026-11-21", ""],  # no way to match
         ["T1", "A0001", "", "", "500.00", "2026-11-20", "银行柜台"],  # repeated transaction
     ]
+
+
+def test_repayments_are_matched_by_number_account_or_id_and_posted_once(world):
+    """With the money app posting them, the payments are the record of the file's rows (the
+    staged rows are not kept twice)."""
+    Payment = apps.get_model("money", "Payment")
     Case.objects.update(placed_at=datetime(2026, 11, 1, tzinfo=UTC))
-    job = run_file(world, "repayments", headers, rows)
+    job = run_file(world, "repayments", REPAY_HEADERS, _repayment_rows())
+    assert job.status == "succeeded", job.error_message
+    paid = {p.transaction_id: p for p in Payment.objects.filter(job=job)}
+    assert set(paid) == {"T1", "T2", "T3", "T4"}
+    assert (paid["T1"].case_id, paid["T1"].match_method, paid["T1"].row_number) == (
+        world.cases["ada_case"].pk,
+        "case_number",
+        2,
+    )
+    assert (paid["T2"].case_id, paid["T2"].match_method) == (
+        world.cases["fay_case"].pk,
+        "account_number",
+    )
+    assert (paid["T3"].case_id, paid["T3"].match_method) == (
+        world.cases["ada_case"].pk,
+        "id_number",
+    )
+    assert paid["T3"].amount == Decimal("200.00")
+    assert paid["T4"].status == "unmatched"
+    assert not IncrementalRow.objects.filter(job=job).exists()
+    assert job.rows_duplicate == 1
+    assert ImportIssue.objects.get(job=job, code="duplicate_transaction").row_number == 6
+    assert Case.objects.get(pk=world.cases["ada_case"].pk).total_owed == Decimal("9873.45")
+    assert job.rows_loaded == 3
+    # The same transaction in a later file is recognised too, and posts nothing.
+    again = run_file(
+        world,
+        "repayments",
+        REPAY_HEADERS,
+        [["T1", "A0001", "", "", "500.00", "2026-11-20", ""]],
+        name="again.csv",
+    )
+    assert again.status == "succeeded"
+    assert again.rows_duplicate == 1
+    assert ImportIssue.objects.filter(job=again, code="duplicate_transaction").count() == 1
+    assert Payment.objects.filter(transaction_id="T1").count() == 1
+    assert Case.objects.get(pk=world.cases["ada_case"].pk).total_owed == Decimal("9873.45")
+
+
+def test_without_an_app_posting_them_repayment_rows_are_stored_matched(world, monkeypatch):
+    from recoup.intake import hooks
+
+    monkeypatch.setattr(hooks, "_HANDLERS", [])
+    Case.objects.update(placed_at=datetime(2026, 11, 1, tzinfo=UTC))
+    job = run_file(world, "repayments", REPAY_HEADERS, _repayment_rows())
     assert job.status == "succeeded", job.error_message
     stored = {r.transaction_id: r for r in IncrementalRow.objects.filter(job=job)}
     assert stored["T1"].case_id == world.cases["ada_case"].pk
@@ -87,14 +140,13 @@ def test_repayments_are_matched_by_number_account_or_id_and_stored_once(world):
     assert (
         IncrementalRow.objects.filter(job=job, transaction_id="T1", state="duplicate").count() == 1
     )
-    # Posted by the money app in the same transaction (recoup/money/tests cover the rest).
-    assert Case.objects.get(pk=world.cases["ada_case"].pk).total_owed == Decimal("9873.45")
-    assert job.rows_loaded == 3
-    # The same transaction in a later file is recognised too.
+    assert stored["T3"].state == "applied"
+    assert not stored["T3"].posted
+    assert Case.objects.get(pk=world.cases["ada_case"].pk).total_owed == Decimal("10573.45")
     again = run_file(
         world,
         "repayments",
-        headers,
+        REPAY_HEADERS,
         [["T1", "A0001", "", "", "500.00", "2026-11-20", ""]],
         name="again.csv",
     )

@@ -174,3 +174,36 @@ def test_a_balance_file_moves_the_balance_through_the_ledger(world):
     adjustment = LedgerEntry.objects.get(case=ada, kind="adjustment")
     assert adjustment.amount == Decimal("126.55")  # 10 200.00 − (10 573.45 − 500.00)
     assert ledger.mismatches() == []
+
+
+def test_a_failure_after_posting_leaves_nothing_and_a_retry_posts_once(world, monkeypatch):
+    """The file's payments, ledger entries and balances commit with the import or not at
+    all; the staged rows are gone either way, and a retry posts each payment once."""
+    from recoup.intake import services as intake
+    from recoup.money import posting
+
+    placed_early()
+    real = posting.after_posting
+
+    def post_then_crash(**kwargs):  # type: ignore[no-untyped-def]
+        real(**kwargs)  # everything posted…
+        raise RuntimeError("database connection lost")  # …then the connection dies
+
+    monkeypatch.setattr(posting, "after_posting", post_then_crash)
+    rows = [["R1", "A0001", "10573.45", "2026-11-20", ""], ["R2", "A0002", "50", "2026-11-20", ""]]
+    job = post_file(world, rows)
+    assert job.status == "failed"
+    assert "RuntimeError" in job.error_message
+    assert not Payment.objects.exists()
+    assert not LedgerEntry.objects.exists()
+    assert balance(world.cases["ada_case"]) == START
+    assert Case.objects.get(pk=world.cases["ada_case"].pk).status != "paid_off"
+    monkeypatch.setattr(posting, "after_posting", real)
+    intake.import_retry(job=job, actor=world.people["amy"])
+    job = intake.import_run(job_id=job.pk)
+    assert job.status == "succeeded", job.error_message
+    assert job.rows_loaded == 2
+    assert Payment.objects.filter(status="posted").count() == 2
+    assert balance(world.cases["ada_case"]) == Decimal("0.00")
+    assert Case.objects.get(pk=world.cases["ada_case"].pk).status == "paid_off"
+    assert ledger.mismatches() == []
