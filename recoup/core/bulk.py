@@ -85,3 +85,18 @@ def read_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) 
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def cents_as_text(cents: pl.Series) -> pl.Series:
+    """Integer cents as the database's decimal text ("-12.05"), for ``insert_frame``: exact,
+    no float and no Python object per value. Missing stays missing."""
+    frame = cents.rename("c").to_frame()
+    a = pl.col("c").abs()
+    return frame.select(
+        pl.concat_str(
+            pl.when(pl.col("c") < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (a // 100).cast(pl.String),
+            pl.lit("."),
+            (a % 100).cast(pl.String).str.zfill(2),
+        )
+    ).to_series()

@@ -21,7 +21,7 @@ import polars as pl
 from django.db import connection
 from django.utils import timezone
 
-from recoup.core.bulk import insert_frame, read_frame
+from recoup.core.bulk import cents_as_text, insert_frame, read_frame
 from recoup.core.crypto import Sealer
 from recoup.core.db import analyze_tables, execute
 from recoup.intake import hooks
@@ -198,20 +198,6 @@ def stage_incremental(
     return counters
 
 
-def _cents_text(cents: pl.Series) -> pl.Series:
-    """Integer cents as the database's decimal text ("-12.05"); missing stays missing."""
-    frame = cents.rename("c").to_frame()
-    a = pl.col("c").abs()
-    return frame.select(
-        pl.concat_str(
-            pl.when(pl.col("c") < 0).then(pl.lit("-")).otherwise(pl.lit("")),
-            (a // 100).cast(pl.String),
-            pl.lit("."),
-            (a % 100).cast(pl.String).str.zfill(2),
-        )
-    ).to_series()
-
-
 def _frame(
     job: ImportJob, rows: list[int], values: dict[str, pl.Series], sealer: Sealer
 ) -> pl.DataFrame:
@@ -227,7 +213,7 @@ def _frame(
     def amount(name: str) -> pl.Series:
         if name not in values:
             return pl.Series([None] * n, dtype=pl.String)
-        return _cents_text(values[name])
+        return cents_as_text(values[name])
 
     def day(name: str) -> pl.Series:
         return values[name] if name in values else pl.Series([None] * n, dtype=pl.Date)

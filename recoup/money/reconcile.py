@@ -42,7 +42,7 @@ from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can, user_can
 from recoup.clients.locks import lock_contract_money
 from recoup.clients.models import Contract
-from recoup.core.bulk import insert_rows
+from recoup.core.bulk import cents_as_text, insert_frame
 from recoup.core.clock import now
 from recoup.core.db import analyze_tables, execute
 from recoup.core.exceptions import PermissionDenied, ValidationError
@@ -225,8 +225,8 @@ def _parse(path: Path, month: date) -> _Parsed:
 # --- matching ----------------------------------------------------------------------------
 
 
-def _match(statement: Statement, rows: list[tuple[Any, ...]] | None) -> None:
-    """Lines (``rows``, or the previous version's) matched to payments; breaks; counters."""
+def _match(statement: Statement, lines: pl.DataFrame | None) -> None:
+    """Lines (``lines``, or the previous version's) matched to payments; breaks; counters."""
     s_id, contract_id = statement.pk, statement.contract_id
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
@@ -235,12 +235,8 @@ def _match(statement: Statement, rows: list[tuple[Any, ...]] | None) -> None:
             "client_case_number varchar(80), amount numeric(16, 2), paid_on date)"
         )
     try:
-        if rows is not None:
-            insert_rows(
-                STAGE,
-                ["row_number", "transaction_id", "client_case_number", "amount", "paid_on"],
-                rows,
-            )
+        if lines is not None:
+            insert_frame(STAGE, lines)
         else:
             assert statement.previous_id is not None
             execute(
@@ -379,12 +375,13 @@ def statement_upload(*, actor: User, data: StatementUpload) -> Statement:
             field="declared_total",
             code="totals",
         )
-    rows = [
-        (r, t, n, Decimal(c) / 100, d)
-        for r, t, n, c, d in frame.select(
-            "row_number", "transaction_id", "client_case_number", "cents", "paid_on"
-        ).iter_rows()
-    ]
+    lines = frame.select(
+        "row_number",
+        "transaction_id",
+        "client_case_number",
+        cents_as_text(frame.get_column("cents")).alias("amount"),
+        "paid_on",
+    )
     with transaction.atomic():
         statement = Statement.objects.create(
             organisation_id=contract.organisation_id,
@@ -400,7 +397,7 @@ def statement_upload(*, actor: User, data: StatementUpload) -> Statement:
             created_by=actor,
             created_at=now(),
         )
-        _match(statement, rows)
+        _match(statement, lines)
         _audit(
             "uploaded",
             actor,

@@ -185,3 +185,16 @@ def payments_naming_no_case(*, limit: int = 100) -> list[int]:
             [limit],
         )
         return [int(row[0]) for row in cursor.fetchall()]
+
+
+def statement_lines_naming_no_payment(*, limit: int = 100) -> list[int]:
+    """Statement lines matched to a payment that does not exist (ids): the check
+    ``StatementLine.payment`` does not make in the database; run daily by ``money_daily``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id FROM money_statementline l LEFT JOIN money_payment p "
+            "ON p.id = l.payment_id WHERE l.payment_id IS NOT NULL AND p.id IS NULL "
+            "ORDER BY l.id LIMIT %s",
+            [limit],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]

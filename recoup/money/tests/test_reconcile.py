@@ -217,3 +217,38 @@ def test_a_payment_recorded_from_the_statement_is_not_posted_again_by_a_later_fi
     assert job.rows_duplicate == 1
     assert balance(world.cases["fay_case"]) == before
     assert Payment.objects.filter(transaction_id="T9").count() == 1
+
+
+def test_line_amounts_are_kept_to_the_cent_and_the_daily_check_finds_a_lost_payment(world, today):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    from recoup.money.models import StatementLine
+
+    posted(world)
+    st = upload(
+        world,
+        [
+            ["T1", "A0001", "500.00", "2026-11-10"],
+            ["T2", "A0001", "299.99", "2026-11-12"],
+            ["T9", "A0002", "0.05", "2026-11-18"],
+        ],
+    )
+    amounts = dict(
+        StatementLine.objects.filter(statement=st).values_list("transaction_id", "amount")
+    )
+    assert amounts == {"T1": Decimal("500.00"), "T2": Decimal("299.99"), "T9": Decimal("0.05")}
+    line = StatementLine.objects.get(statement=st, transaction_id="T1")
+    assert line.payment is not None
+    assert line.payment.transaction_id == "T1"
+    ghost = Payment.objects.order_by("-id").values_list("id", flat=True)[0] + 1000
+    with connection.cursor() as cursor:  # what no code path does: a line naming nothing
+        cursor.execute(
+            "UPDATE money_statementline SET payment_id = %s WHERE id = %s", [ghost, line.pk]
+        )
+    err = StringIO()
+    with pytest.raises(CommandError, match="name no existing payment"):
+        call_command("money_daily", "--today", "2026-11-23", stdout=StringIO(), stderr=err)
+    assert f"statement line {line.pk} names a payment" in err.getvalue()

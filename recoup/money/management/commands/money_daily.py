@@ -4,9 +4,9 @@ day's repayment files have posted:
 - an instalment of a running repayment plan still short ``plan_grace_days`` after its date
   breaks the plan; the case returns to active collection with the reason (SPEC §3 step 9);
 - the case ledgers are checked against the stored balances (``cases.ledger.mismatches``),
-  and ledger entries and payments are checked to name a case that exists (their foreign
-  keys have no database check, for bulk posting speed): any finding is printed and the
-  command exits non-zero, for the operator to look at.
+  and ledger entries, payments and statement lines are checked to name a case or payment
+  that exists (their foreign keys have no database check, for bulk speed): any finding is
+  printed and the command exits non-zero, for the operator to look at.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from recoup.cases.ledger import mismatches, orphans
 from recoup.money.plans import plans_mark_missed
-from recoup.money.selectors import payments_naming_no_case
+from recoup.money.selectors import payments_naming_no_case, statement_lines_naming_no_payment
 
 
 class Command(BaseCommand):
@@ -48,6 +48,11 @@ class Command(BaseCommand):
             self.stderr.write(f"payment {payment_id} names a case that does not exist")
         if stray:
             problems.append(f"{len(stray)} payment(s) name no existing case")
+        unmatched = statement_lines_naming_no_payment(limit=20)
+        for line_id in unmatched:
+            self.stderr.write(f"statement line {line_id} names a payment that does not exist")
+        if unmatched:
+            problems.append(f"{len(unmatched)} statement line(s) name no existing payment")
         if problems:
             raise CommandError("; ".join(problems))
         self.stdout.write("ledger check: every balance matches its ledger")
