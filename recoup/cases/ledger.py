@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from recoup.cases.models import Case, LedgerEntry
 from recoup.core.clock import now
+from recoup.core.db import dangling_keys
 from recoup.core.exceptions import RecoupError
 from recoup.core.money import to_money
 
@@ -135,10 +136,4 @@ def mismatches(
 def orphans(*, limit: int = 100) -> list[int]:
     """Ledger entries naming a case that does not exist (ids). The foreign key has no
     database check (bulk posting speed, see ``LedgerEntry.case``): this is its check."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.id FROM cases_ledgerentry l LEFT JOIN cases_case c ON c.id = l.case_id "
-            "WHERE c.id IS NULL ORDER BY l.id LIMIT %s",
-            [limit],
-        )
-        return [int(row[0]) for row in cursor.fetchall()]
+    return dangling_keys("cases_ledgerentry", "case_id", "cases_case", limit=limit)

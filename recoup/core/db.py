@@ -96,3 +96,16 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def dangling_keys(table: str, column: str, target: str, *, limit: int = 100) -> list[int]:
+    """Rows of ``table`` whose ``column`` names no row of ``target`` (their ids, at most
+    ``limit``): the check a foreign key without a database constraint does not make."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.id FROM {q(table)} s LEFT JOIN {q(target)} t ON t.id = s.{q(column)} "  # noqa: S608 (names quoted)
+            f"WHERE s.{q(column)} IS NOT NULL AND t.id IS NULL ORDER BY s.id LIMIT %s",
+            [limit],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]

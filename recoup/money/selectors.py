@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from recoup.accounts.roles import PAYMENTS, VIEW
 from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
+from recoup.core.db import dangling_keys
 from recoup.core.exceptions import NotFound
 from recoup.money.models import (
     Payment,
@@ -178,23 +178,10 @@ def statement_layout(client_id: int) -> StatementLayout | None:
 def payments_naming_no_case(*, limit: int = 100) -> list[int]:
     """Payments whose case does not exist (ids): the check the foreign key does not make in
     the database (``Payment.case``); run daily by ``money_daily``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id FROM money_payment p LEFT JOIN cases_case c ON c.id = p.case_id "
-            "WHERE p.case_id IS NOT NULL AND c.id IS NULL ORDER BY p.id LIMIT %s",
-            [limit],
-        )
-        return [int(row[0]) for row in cursor.fetchall()]
+    return dangling_keys("money_payment", "case_id", "cases_case", limit=limit)
 
 
 def statement_lines_naming_no_payment(*, limit: int = 100) -> list[int]:
     """Statement lines matched to a payment that does not exist (ids): the check
     ``StatementLine.payment`` does not make in the database; run daily by ``money_daily``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.id FROM money_statementline l LEFT JOIN money_payment p "
-            "ON p.id = l.payment_id WHERE l.payment_id IS NOT NULL AND p.id IS NULL "
-            "ORDER BY l.id LIMIT %s",
-            [limit],
-        )
-        return [int(row[0]) for row in cursor.fetchall()]
+    return dangling_keys("money_statementline", "payment_id", "money_payment", limit=limit)

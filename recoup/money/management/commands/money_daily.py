@@ -38,21 +38,22 @@ class Command(BaseCommand):
             self.stderr.write(f"case {case_id}: balance {stored}, ledger says {expected}")
         if wrong:
             problems.append(f"{len(wrong)} case balance(s) differ from their ledger")
-        lost = orphans(limit=20)
-        for entry_id in lost:
-            self.stderr.write(f"ledger entry {entry_id} names a case that does not exist")
-        if lost:
-            problems.append(f"{len(lost)} ledger entr(ies) name no existing case")
-        stray = payments_naming_no_case(limit=20)
-        for payment_id in stray:
-            self.stderr.write(f"payment {payment_id} names a case that does not exist")
-        if stray:
-            problems.append(f"{len(stray)} payment(s) name no existing case")
-        unmatched = statement_lines_naming_no_payment(limit=20)
-        for line_id in unmatched:
-            self.stderr.write(f"statement line {line_id} names a payment that does not exist")
-        if unmatched:
-            problems.append(f"{len(unmatched)} statement line(s) name no existing payment")
+        checks = [
+            (orphans, "ledger entry", "a case", "ledger entr(ies) name no existing case"),
+            (payments_naming_no_case, "payment", "a case", "payment(s) name no existing case"),
+            (
+                statement_lines_naming_no_payment,
+                "statement line",
+                "a payment",
+                "statement line(s) name no existing payment",
+            ),
+        ]
+        for find, what, target, summary in checks:
+            found = find(limit=20)
+            for row_id in found:
+                self.stderr.write(f"{what} {row_id} names {target} that does not exist")
+            if found:
+                problems.append(f"{len(found)} {summary}")
         if problems:
             raise CommandError("; ".join(problems))
         self.stdout.write("ledger check: every balance matches its ledger")
