@@ -89,6 +89,7 @@ import asyncio
 import base64
 import copy
 import cProfile
+import gc
 import hashlib
 import http.client
 import math
@@ -1210,19 +1211,34 @@ def gate_part(meta: dict[str, str]) -> dict[str, Any]:
         # Timed: a decision, then its floor, alternating.
         gate_ms: list[float] = []
         floor_ms: list[float] = []
+        gc_ms: list[float] = []  # the collector's pauses inside each decision
         outcomes: Counter[str] = Counter()
         body = plan[WARMUP : WARMUP + n]
         floors = plan[WARMUP + n : WARMUP + 2 * n]
-        for item, floor_item in zip(body, floors, strict=True):
-            req = request(item)
-            t0 = time.perf_counter()
-            decision = decide(req)
-            gate_ms.append((time.perf_counter() - t0) * 1000)
-            floor_ms.append(floor_once(floor_item, k))
-            if decision.allowed:
-                outcomes["allowed"] += 1
-            for code in decision.codes:
-                outcomes[code] += 1
+        paused = [0.0, 0.0]  # [pause so far in this decision, start of the current one]
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                paused[1] = time.perf_counter()
+            else:
+                paused[0] += (time.perf_counter() - paused[1]) * 1000
+
+        gc.callbacks.append(on_gc)
+        try:
+            for item, floor_item in zip(body, floors, strict=True):
+                req = request(item)
+                paused[0] = 0.0
+                t0 = time.perf_counter()
+                decision = decide(req)
+                gate_ms.append((time.perf_counter() - t0) * 1000)
+                gc_ms.append(paused[0])
+                floor_ms.append(floor_once(floor_item, k))
+                if decision.allowed:
+                    outcomes["allowed"] += 1
+                for code in decision.codes:
+                    outcomes[code] += 1
+        finally:
+            gc.callbacks.remove(on_gc)
         # Where the time goes: the same decisions with a per-statement timer (not the figure).
         timer = StatementTimer()
         profiler = cProfile.Profile() if ARGS.profile else None
@@ -1257,6 +1273,11 @@ def gate_part(meta: dict[str, str]) -> dict[str, Any]:
     result.update(
         p50_ms=percentile(gate_ms, 50),
         p99_ms=percentile(gate_ms, 99),
+        # The same decisions less the garbage collector's pauses inside them: how much of
+        # the tail is the collector's, not the gate's.
+        p99_nogc_ms=percentile([g - c for g, c in zip(gate_ms, gc_ms, strict=True)], 99),
+        gc_paused_pct=100 * sum(1 for c in gc_ms if c > 0) / n,
+        gc_max_ms=max(gc_ms),
         max_ms=max(gate_ms),
         mean_ms=statistics.mean(gate_ms),
         floor_p50_ms=percentile(floor_ms, 50),
@@ -1666,7 +1687,9 @@ def main() -> None:
             f"decisions={ARGS.decisions} p50_ms={res['p50_ms']:.2f} p99_ms={res['p99_ms']:.2f} "
             f"floor_p50_ms={res['floor_p50_ms']:.2f} floor_p99_ms={res['floor_p99_ms']:.2f} "
             f"floor_ratio={res['p50_ms'] / res['floor_p50_ms']:.2f} "
-            f"allowed_pct={res['allowed_pct']:.1f} unsealed={res['unsealed']}"
+            f"allowed_pct={res['allowed_pct']:.1f} unsealed={res['unsealed']} "
+            f"p99_nogc_ms={res['p99_nogc_ms']:.2f} gc_paused_pct={res['gc_paused_pct']:.1f} "
+            f"gc_max_ms={res['gc_max_ms']:.2f}"
         )
     if not ARGS.skip_web:
         parts.append(

@@ -193,3 +193,38 @@ class ExtensionForm(BootstrapFormMixin, forms.Form):
 class DecisionForm(forms.Form):
     approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", "1"), ("0", "0")])
     note = forms.CharField(max_length=500, required=False)
+
+
+class CollectorProfileForm(BootstrapFormMixin, forms.Form):
+    max_open_cases = forms.IntegerField(
+        label=_("最多在手案件数"), min_value=0, required=False, help_text=_("留空：不限")
+    )
+    max_total_balance = forms.DecimalField(
+        label=_("最多在手金额"),
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        help_text=_("留空：不限"),
+    )
+    skills = forms.CharField(
+        label=_("技能"),
+        required=False,
+        max_length=300,
+        help_text=_("用空格或逗号分隔，例如 legal cantonese high_balance"),
+    )
+    weight = forms.IntegerField(label=_("权重"), min_value=1, max_value=100, initial=1)
+    daily_attempts_target = forms.IntegerField(
+        label=_("每日拨打目标"),
+        min_value=1,
+        max_value=2000,
+        required=False,
+        help_text=_("留空：200（SPEC §6）"),
+    )
+    daily_effective_target = forms.IntegerField(
+        label=_("每日有效通话目标"),
+        min_value=1,
+        max_value=2000,
+        required=False,
+        help_text=_("留空：50（SPEC §6）"),
+    )

@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 
 from recoup.accounts.models import Role, Team, User
 from recoup.accounts.roles import ALLOCATE
-from recoup.allocation.models import AllocationLine, AllocationRun, PeriodExtension, RuleSet
+from recoup.allocation.models import (
+    AllocationLine,
+    AllocationRun,
+    CollectorProfile,
+    PeriodExtension,
+    RuleSet,
+)
 from recoup.allocation.services import COLLECTOR_ROLES, can_allocate, ineligible_reason
 from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
@@ -158,6 +164,25 @@ def collectors_for_allocator(user: User) -> list[tuple[User, str]]:
         people = people.filter(unit_id=user.unit_id)
     today = now().date()
     return [(p, ineligible_reason(p, today)) for p in people]
+
+
+def collector_settings(user: User) -> list[tuple[User, str, CollectorProfile | None]]:
+    """The collectors the user allocates to, why any may not receive cases, and their
+    settings (capacity, skills, weight, daily targets; None: never set)."""
+    people = collectors_for_allocator(user)
+    profiles = {
+        p.user_id: p
+        for p in CollectorProfile.objects.filter(user_id__in=[u.pk for u, _why in people])
+    }
+    return [(u, why, profiles.get(u.pk)) for u, why in people]
+
+
+def collector_for_settings(user: User, person_id: int) -> tuple[User, CollectorProfile | None]:
+    """One collector in the user's scope and their settings; NotFound otherwise."""
+    for person, _why, profile in collector_settings(user):
+        if person.pk == person_id:
+            return person, profile
+    raise NotFound(_("找不到该催收员。"))
 
 
 def teams_for_allocator(user: User) -> QuerySet[Team]:

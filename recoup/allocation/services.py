@@ -288,7 +288,11 @@ def collector_profile_set(
     max_total_balance: Decimal | None,
     skills: Sequence[str],
     weight: int = 1,
+    daily_attempts_target: int | None = None,
+    daily_effective_target: int | None = None,
 ) -> CollectorProfile:
+    """A collector's capacity, skills and weight (allocation inputs) and daily work targets
+    (shown on their workbench and to their team leader; empty: SPEC §6's 200 and 50)."""
     require_allocator(actor)
     if person.organisation_id != actor.organisation_id:
         raise PermissionDenied(_("无权操作该人员。"))
@@ -296,6 +300,15 @@ def collector_profile_set(
         raise RecoupError(_("权重必须在 1 到 100 之间。"))
     if max_total_balance is not None and max_total_balance < 0:
         raise RecoupError(_("金额上限不能为负数。"))
+    for target in (daily_attempts_target, daily_effective_target):
+        if target is not None and not 0 < target <= 2000:
+            raise RecoupError(_("每日目标必须在 1 到 2000 之间。"))
+    if (
+        daily_attempts_target is not None
+        and daily_effective_target is not None
+        and daily_effective_target > daily_attempts_target
+    ):
+        raise RecoupError(_("有效通话目标不能多于拨打目标。"))
     assert actor.organisation_id is not None
     profile, _created = CollectorProfile.objects.update_or_create(
         user=person,
@@ -305,6 +318,8 @@ def collector_profile_set(
             "max_total_balance": max_total_balance,
             "skills": sorted({s.strip() for s in skills if s.strip()}),
             "weight": weight,
+            "daily_attempts_target": daily_attempts_target,
+            "daily_effective_target": daily_effective_target,
         },
     )
     audit_record(
@@ -318,6 +333,8 @@ def collector_profile_set(
             "max_total_balance": str(max_total_balance) if max_total_balance is not None else None,
             "skills": profile.skills,
             "weight": weight,
+            "daily_attempts_target": daily_attempts_target,
+            "daily_effective_target": daily_effective_target,
         },
     )
     return profile

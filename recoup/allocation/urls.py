@@ -24,4 +24,6 @@ urlpatterns = [
     ),
     path("runs/<int:run_id>/returned.xlsx", views.return_report, name="return-report"),
     path("breaches/", views.breaches, name="breaches"),
+    path("collectors/", views.collectors, name="collectors"),
+    path("collectors/<int:user_id>/", views.collector_edit, name="collector-edit"),
 ]

@@ -18,6 +18,7 @@ from recoup.allocation import period as period_services
 from recoup.allocation import selectors, services
 from recoup.allocation.forms import (
     RULE_FORMS,
+    CollectorProfileForm,
     DecisionForm,
     ExtensionForm,
     HandoverForm,
@@ -543,3 +544,57 @@ def return_report(request: HttpRequest, run_id: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="returned-cases-{run.pk}.xlsx"'
     return response
+
+
+@require_GET
+@login_required
+def collectors(request: HttpRequest) -> HttpResponse:
+    """The collectors an allocator allocates to: capacity, skills, weight, daily targets."""
+    if (denied := _allocator(request)) is not None:
+        return denied
+    rows = selectors.collector_settings(_user(request))
+    return render(request, "allocation/collectors.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def collector_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    if (denied := _allocator(request)) is not None:
+        return denied
+    user = _user(request)
+    try:
+        person, profile = selectors.collector_for_settings(user, user_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    initial = (
+        {
+            "max_open_cases": profile.max_open_cases,
+            "max_total_balance": profile.max_total_balance,
+            "skills": " ".join(profile.skills),
+            "weight": profile.weight,
+            "daily_attempts_target": profile.daily_attempts_target,
+            "daily_effective_target": profile.daily_effective_target,
+        }
+        if profile is not None
+        else {"weight": 1}
+    )
+    form = CollectorProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.collector_profile_set(
+                person=person,
+                actor=user,
+                max_open_cases=d["max_open_cases"],
+                max_total_balance=d["max_total_balance"],
+                skills=split_words(d["skills"]),
+                weight=d["weight"],
+                daily_attempts_target=d["daily_attempts_target"],
+                daily_effective_target=d["daily_effective_target"],
+            )
+        except (RecoupError, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect("allocation:collectors")
+    return render(request, "allocation/collector_form.html", {"form": form, "person": person})

@@ -216,3 +216,52 @@ def test_a_manual_form_without_numbers_or_filters_says_what_is_missing(world, cl
     )
     assert response.status_code == 200
     assert "至少一个选择条件" in response.content.decode()
+
+
+def test_a_supervisor_sets_a_collectors_capacity_skills_and_daily_targets(world, client, login):
+    from recoup.allocation.models import CollectorProfile
+    from recoup.audit.models import AuditEvent
+
+    login(world.ada)
+    assert client.get("/allocation/collectors/").status_code == 403
+    assert client.get(f"/allocation/collectors/{world.ada.pk}/").status_code == 403
+    client.logout()
+    login(world.sue)
+    page = client.get("/allocation/collectors/").content.decode()
+    assert f'data-testid="collector-{world.ada.pk}"' in page
+    form = {
+        "max_open_cases": "800",
+        "max_total_balance": "5000000",
+        "skills": "legal，cantonese",
+        "weight": "3",
+        "daily_attempts_target": "150",
+        "daily_effective_target": "40",
+    }
+    response = client.post(f"/allocation/collectors/{world.ada.pk}/", form)
+    assert response.status_code == 302
+    profile = CollectorProfile.objects.get(user=world.ada)
+    assert (profile.max_open_cases, profile.skills, profile.weight) == (
+        800,
+        ["cantonese", "legal"],
+        3,
+    )
+    assert (profile.daily_attempts_target, profile.daily_effective_target) == (150, 40)
+    assert AuditEvent.objects.filter(action="allocation.profile.saved").exists()
+    # More effective calls than attempts: refused with the reason, the saved values kept.
+    bad = client.post(
+        f"/allocation/collectors/{world.ada.pk}/",
+        {**form, "daily_attempts_target": "30", "weight": "5"},
+    )
+    assert bad.status_code == 200
+    assert "有效通话目标不能多于拨打目标" in bad.content.decode()
+    profile.refresh_from_db()
+    assert (profile.weight, profile.daily_attempts_target) == (3, 150)
+    # A form value out of range is refused by the form itself.
+    assert (
+        "weight"
+        in client.post(f"/allocation/collectors/{world.ada.pk}/", {**form, "weight": "0"})
+        .context["form"]
+        .errors
+    )
+    # Someone who is not a collector in the supervisor's scope is not found.
+    assert client.get(f"/allocation/collectors/{world.sue.pk}/").status_code == 404

@@ -251,6 +251,18 @@ def test_team_leader_sees_daily_figures(world, client, login, at_ten):
     assert rows["ada"].attempts == 1
     assert rows["ada"].effective == 1
     assert rows["ada"].attempts_target == 200
+    # Targets set in the collector settings (allocation) are the ones shown.
+    from recoup.allocation.models import CollectorProfile
+
+    CollectorProfile.objects.create(
+        organisation=world.org,
+        user=world.people["ada"],
+        daily_attempts_target=150,
+        daily_effective_target=40,
+    )
+    response = client.get("/work/team/")
+    rows = {p.username: f for p, f in response.context["rows"]}
+    assert (rows["ada"].attempts_target, rows["ada"].effective_target) == (150, 40)
 
 
 def test_broken_promises_lead_to_intensive_follow_up(world):
