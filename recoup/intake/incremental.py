@@ -335,11 +335,11 @@ def filter_incremental(job: ImportJob) -> dict[str, int]:
     return counts
 
 
-def apply_incremental(job: ImportJob, *, at: Any, posted: bool = False) -> int:
+def apply_incremental(job: ImportJob, *, at: Any) -> int:
     """Phase 3 (inside the caller's transaction): change the matched cases.
 
-    ``posted``: the money app has turned a repayment file's rows into payments (matched and
-    unmatched alike): the rows say so, in the same statement that marks them applied."""
+    A repayment file the money app posted (in this transaction, before this) was staged in
+    the session's temporary table: its payments are the record, nothing is left to mark."""
     ts = connection.ops.adapt_datetimefield_value(at)
     mine = f"SELECT case_id FROM {R} WHERE job_id = %s AND state = 'valid'"
 
@@ -392,13 +392,5 @@ def apply_incremental(job: ImportJob, *, at: Any, posted: bool = False) -> int:
         changed = count_state(job, "valid")
         if staged_table(job) == STAGE:
             return changed  # the payments are the record; the staged rows go with the session
-        if posted:
-            execute(
-                f"UPDATE {R} SET posted = %s WHERE job_id = %s AND state = 'unmatched'",
-                [True, job.pk],
-            )
-    execute(
-        f"UPDATE {R} SET state = 'applied', posted = %s WHERE job_id = %s AND state = 'valid'",
-        [posted, job.pk],
-    )
+    execute(f"UPDATE {R} SET state = 'applied' WHERE job_id = %s AND state = 'valid'", [job.pk])
     return changed

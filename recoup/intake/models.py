@@ -243,8 +243,9 @@ class IncrementalRow(models.Model):
     """One row of an incremental file (balances, recalls, closures, repayments), kept as the
     record of what the client sent and what it did to which case.
 
-    Repayment rows are stored matched to their case (by client case number, card/loan
-    number or ID number); posting them to balances is the money module's work (``posted``).
+    Repayment rows are stored here, matched to their case, only when no app posts them;
+    when the money app does, they are staged in a temporary table and the payments are the
+    record (``incremental.staged_table``). ``posted`` marks rows of files posted before that.
     """
 
     class State(models.TextChoices):

@@ -451,7 +451,7 @@ def _run_incremental(job: ImportJob, path: Path) -> bool:
         changed = (
             0
             if status == ImportJob.Status.REJECTED
-            else incremental.apply_incremental(job, at=now(), posted=posted is not None)
+            else incremental.apply_incremental(job, at=now())
         )
         if posted is not None:
             changed = posted
