@@ -19,7 +19,7 @@ from recoup.core.crypto import (
     parse_data_keys,
 )
 from recoup.core.dburl import parse_database_url
-from recoup.core.env import env_bool, env_int, env_list, env_secret, env_str
+from recoup.core.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -128,6 +128,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# SQLite: seconds between the background checkpoints of the write-ahead log (recoup.core.
+# sqlite_wal); 0 leaves checkpoints to SQLite, inside whichever commit fills the log.
+RECOUP_SQLITE_CHECKPOINT_SECONDS = env_float("RECOUP_SQLITE_CHECKPOINT_SECONDS", 1.0)
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

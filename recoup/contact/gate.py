@@ -18,6 +18,7 @@ show only cases contactable now).
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,13 +27,21 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q
 
+from recoup.accounts.models import Role, RoleAssignment
 from recoup.accounts.roles import WORK
-from recoup.cases.models import Case, ContactPoint, Hold
+from recoup.cases.models import Case, ContactPoint, Debtor, Hold
 from recoup.cases.permissions import user_can
+from recoup.clients.models import Contract
 from recoup.compliance.params import VOICE_CHANNELS, parse_time
-from recoup.compliance.selectors import EffectiveRules, consent_covers, effective_rules
+from recoup.compliance.selectors import (
+    EffectiveRules,
+    consent_covers,
+    effective_rules,
+    latest_versions_sql,
+    rules_from_latest,
+)
 from recoup.contact.models import (
     FAILED_TO_REACH,
     UNANSWERED,
@@ -41,6 +50,7 @@ from recoup.contact.models import (
 )
 from recoup.contact.rules import reason
 from recoup.core.clock import now
+from recoup.core.db import RowShape, insert_one
 
 if TYPE_CHECKING:
     from recoup.accounts.models import User
@@ -100,32 +110,35 @@ class Decision:
 
 
 # What the rules read of a case and a contact point (the rows are re-read under the lock).
-_CASE_FIELDS = (
-    "id",
-    "organisation_id",
-    "client_id",
-    "contract_id",
-    "debtor_id",
-    "branch_id",
-    "team_id",
-    "assignee_id",
-    "status",
-    "lost_contact_since",
-    "contract__id",
-    "contract__organisation_id",
-    "contract__compliance_profile",
-    "debtor__id",
-    "debtor__time_zone",
+_CASE = RowShape(
+    Case,
+    (
+        "id",
+        "organisation_id",
+        "client_id",
+        "contract_id",
+        "debtor_id",
+        "branch_id",
+        "team_id",
+        "assignee_id",
+        "status",
+        "lost_contact_since",
+    ),
 )
-_POINT_FIELDS = (
-    "id",
-    "organisation_id",
-    "debtor_id",
-    "kind",
-    "role",
-    "validity",
-    "refused_contact",
-    "time_zone",
+_CONTRACT = RowShape(Contract, ("id", "organisation_id", "compliance_profile"))
+_DEBTOR = RowShape(Debtor, ("id", "time_zone"))
+_POINT = RowShape(
+    ContactPoint,
+    (
+        "id",
+        "organisation_id",
+        "debtor_id",
+        "kind",
+        "role",
+        "validity",
+        "refused_contact",
+        "time_zone",
+    ),
 )
 
 
@@ -152,23 +165,16 @@ def decide(request: ContactRequest) -> Decision:
     with transaction.atomic():
         # Lock the debtor and judge the rows as they are now, not as the caller loaded them:
         # one statement (the gate's latency is mostly round trips: bench/gate.py).
-        request = replace(
-            request,
-            case=_read_case(request.case.pk, at),
-            contact_point=(
-                ContactPoint.objects.only(*_POINT_FIELDS).get(pk=request.contact_point.pk)
-                if request.contact_point is not None
-                else None
-            ),
-        )
-        decision, deadline = _evaluate(request, at)
+        case, point, rules = _read(request, at)
+        request = replace(request, case=case, contact_point=point)
+        decision, deadline = _evaluate(request, at, rules)
         expires_at = None
         if decision.allowed:
             expires_at = max(request.until or at, at) + timedelta(seconds=grant_seconds())
             # A grant never lets a contact start after the window closes or in the next local
             # day (whose counters did not reserve its slot).
             expires_at = min(expires_at, deadline)
-        record = ContactDecision.objects.create(
+        record = ContactDecision(
             organisation_id=request.case.organisation_id,
             case=request.case,
             debtor_id=request.case.debtor_id,
@@ -187,6 +193,7 @@ def decide(request: ContactRequest) -> Decision:
             via=request.via,
             expires_at=expires_at,
         )
+        insert_one(record)  # the ORM's INSERT, compiled once (bench/gate.py)
     return Decision(
         allowed=decision.allowed,
         refusals=decision.refusals,
@@ -203,25 +210,77 @@ def precheck(request: ContactRequest) -> Decision:
     return _evaluate(request, request.at or now())[0]
 
 
-def _read_case(case_id: int, at: datetime) -> Case:
-    """The case with its contract and debtor, whether it is on hold, the debtor row locked."""
-    active_hold = Hold.objects.filter(case_id=OuterRef("pk"), released_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+@functools.cache
+def _read_sql(vendor: str) -> str:
+    """The decision's one read: the case, its contract and debtor (the debtor's row locked),
+    whether a hold is active, the contact point, the actor's roles and the newest version of
+    every profile the contract can stack. Written by hand: building it with the ORM cost more
+    than running it (bench/gate.py)."""
+    q = connection.ops.quote_name
+    hold = Hold._meta.db_table
+    assignments = RoleAssignment._meta.db_table
+    roles = Role._meta.db_table
+    codes = "string_agg(r.code, ',')" if vendor == "postgresql" else "group_concat(r.code, ',')"
+    return (
+        f"SELECT {_CASE.columns('c')}, {_CONTRACT.columns('k')}, {_DEBTOR.columns('d')}, "  # noqa: S608 - names from the models; values are parameters
+        f"EXISTS (SELECT 1 FROM {hold} h WHERE h.case_id = c.id AND h.released_at IS NULL "
+        f"AND (h.expires_at IS NULL OR h.expires_at > %s)), "
+        f"{_POINT.columns('p')}, "
+        f"(SELECT {codes} FROM {assignments} ra JOIN {roles} r ON r.id = ra.role_id "
+        f"WHERE ra.user_id = %s), "
+        f"{latest_versions_sql(vendor, 'k.organisation_id', 'k.id')} "
+        f"FROM {q(Case._meta.db_table)} c "
+        f"JOIN {q(Contract._meta.db_table)} k ON k.id = c.contract_id "
+        f"JOIN {q(Debtor._meta.db_table)} d ON d.id = c.debtor_id "
+        f"LEFT JOIN {q(ContactPoint._meta.db_table)} p ON p.id = %s "
+        f"WHERE c.id = %s"
     )
-    rows = (
-        Case.objects.select_related("contract", "debtor")
-        .only(*_CASE_FIELDS)
-        .annotate(on_hold=Exists(active_hold))
-    )
-    return _lock_rows(rows).get(pk=case_id)
 
 
-def _lock_rows(rows: QuerySet[Case]) -> QuerySet[Case]:
-    """Lock the debtor's row for the decision (``SELECT … FOR NO KEY UPDATE OF`` the debtor)
-    on PostgreSQL; SQLite's IMMEDIATE transaction already holds the database's write lock."""
-    if connection.vendor == "postgresql":
-        return rows.select_for_update(no_key=True, of=("debtor",))
-    return rows
+def _lock_clause(vendor: str) -> str:
+    """Lock the debtor's row for the decision (``FOR NO KEY UPDATE OF`` the debtor) on
+    PostgreSQL; SQLite's IMMEDIATE transaction already holds the database's write lock."""
+    return " FOR NO KEY UPDATE OF d" if vendor == "postgresql" else ""
+
+
+def _read(
+    request: ContactRequest, at: datetime
+) -> tuple[Case, ContactPoint | None, EffectiveRules]:
+    """The case (with contract, debtor and ``on_hold``), the contact point and the rules."""
+    point_id = request.contact_point.pk if request.contact_point is not None else None
+    actor = request.actor
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _read_sql(connection.vendor) + _lock_clause(connection.vendor),
+            [connection.ops.adapt_datetimefield_value(at), actor.pk, point_id, request.case.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Case.DoesNotExist("Case matching query does not exist.")
+    i = len(_CASE)
+    case = _CASE.instance(row[:i])
+    contract = _CONTRACT.instance(row[i : i + len(_CONTRACT)])
+    i += len(_CONTRACT)
+    debtor = _DEBTOR.instance(row[i : i + len(_DEBTOR)])
+    i += len(_DEBTOR)
+    case.on_hold = bool(row[i])
+    i += 1
+    point = None
+    if point_id is not None:
+        if row[i] is None:
+            raise ContactPoint.DoesNotExist("ContactPoint matching query does not exist.")
+        point = _POINT.instance(row[i : i + len(_POINT)])
+    i += len(_POINT)
+    Case._meta.get_field("contract").set_cached_value(case, contract)
+    Case._meta.get_field("debtor").set_cached_value(case, debtor)
+    if (
+        actor.pk
+        and "role_codes" not in actor.__dict__
+        and getattr(actor, "token_role_codes", None) is None
+    ):
+        # The same answer ``User.role_codes`` would query for (it is memoised per request).
+        actor.__dict__["role_codes"] = frozenset(filter(None, (row[i] or "").split(",")))
+    return case, point, rules_from_latest(contract, row[i + 1])
 
 
 # --- evaluation -------------------------------------------------------------------------
@@ -245,10 +304,13 @@ class _Context:
         self.notices.append(Refusal(code, params))
 
 
-def _evaluate(request: ContactRequest, at: datetime) -> tuple[Decision, datetime]:
+def _evaluate(
+    request: ContactRequest, at: datetime, rules: EffectiveRules | None = None
+) -> tuple[Decision, datetime]:
     """The decision, and the latest moment a contact it allows may start."""
     case = request.case
-    rules = effective_rules(case.contract)
+    if rules is None:
+        rules = effective_rules(case.contract)
     zones = _candidate_zones(request, rules)
     ctx = _Context(
         request=request,
@@ -432,21 +494,19 @@ def _open_grants(ctx: _Context) -> Any:
     )
 
 
-def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Today's attempts and open grants of the debtor, counted per cap, in one statement.
+_VOICE = tuple(sorted(VOICE_CHANNELS))
+_UNANSWERED = tuple(sorted(UNANSWERED))
 
-    The hottest query of the gate (every decision runs it): written in portable SQL so it
-    costs one round trip and no ORM compilation (bench/gate.py).
-    """
-    day_start, day_end = _day_bounds(ctx)
-    ops = connection.ops
-    voice = sorted(VOICE_CHANNELS)
-    unanswered = sorted(UNANSWERED)
+
+@functools.cache
+def _day_counts_sql(vendor: str) -> str:
+    """``_day_counts``' statement, built once per process (its parameters in that order)."""
+    voice, unanswered = _VOICE, _UNANSWERED
     v_in = ", ".join(["%s"] * len(voice))
     u_in = ", ".join(["%s"] * len(unanswered))
     attempts = ContactAttempt._meta.db_table
     decisions = ContactDecision._meta.db_table
-    sql = (
+    return (
         f"SELECT 'a', "  # noqa: S608 - table names from the models; values are parameters
         f"COALESCE(SUM(CASE WHEN debtor_conversation = %s AND channel IN ({v_in}) "
         f"THEN 1 ELSE 0 END), 0), "
@@ -461,6 +521,17 @@ def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str,
         f"FROM {decisions} WHERE debtor_id = %s AND allowed = %s "
         f"AND consumed_at IS NULL AND expires_at > %s AND at >= %s AND at < %s"
     )
+
+
+def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Today's attempts and open grants of the debtor, counted per cap, in one statement.
+
+    The hottest query of the gate (every decision runs it): written in portable SQL so it
+    costs one round trip and no ORM compilation (bench/gate.py).
+    """
+    day_start, day_end = _day_bounds(ctx)
+    ops = connection.ops
+    voice, unanswered = _VOICE, _UNANSWERED
     start, end = ops.adapt_datetimefield_value(day_start), ops.adapt_datetimefield_value(day_end)
     params = [
         True,
@@ -479,7 +550,7 @@ def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str,
         end,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_day_counts_sql(connection.vendor), params)
         rows = {row[0]: row[1:] for row in cursor.fetchall()}
     a, g = rows["a"], rows["g"]
     return (

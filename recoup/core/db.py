@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import Model
 
 
 def execute(sql: str, params: list[Any]) -> int:
@@ -109,3 +113,90 @@ def dangling_keys(table: str, column: str, target: str, *, limit: int = 100) -> 
             [limit],
         )
         return [int(row[0]) for row in cursor.fetchall()]
+
+
+class RowShape:
+    """Some columns of one model read by hand-written SQL, turned into a model instance.
+
+    For the few hot statements where building an ORM query costs more than running it
+    (the compliance gate: bench/gate.py). ``columns(alias)`` is the select list in the
+    model's field order; ``instance(values)`` converts the values as the ORM would (the
+    backend's and the fields' converters: SQLite's dates and booleans, JSON) and returns a
+    deferred instance, like ``.only(...)``.
+    """
+
+    def __init__(self, model: type[Model], attnames: Iterable[str]) -> None:
+        wanted = set(attnames)
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if f.attname in wanted]
+        unknown = wanted - {f.attname for f in self.fields}
+        if unknown:
+            raise ValueError(f"{model.__name__} has no columns {sorted(unknown)}")
+        self.attnames = frozenset(f.attname for f in self.fields)
+        self._converters: dict[str, list[tuple[int, list[Any], Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def columns(self, alias: str) -> str:
+        q = connection.ops.quote_name
+        return ", ".join(f"{alias}.{q(f.column or f.attname)}" for f in self.fields)
+
+    def _converters_for(self, conn: BaseDatabaseWrapper) -> list[tuple[int, list[Any], Any]]:
+        found = self._converters.get(conn.vendor)
+        if found is None:
+            found = []
+            for i, f in enumerate(self.fields):
+                expression = f.get_col(self.model._meta.db_table)
+                converters = conn.ops.get_db_converters(expression) + f.get_db_converters(conn)
+                if converters:
+                    found.append((i, converters, expression))
+            self._converters[conn.vendor] = found
+        return found
+
+    def instance(self, values: Sequence[Any], conn: BaseDatabaseWrapper | None = None) -> Any:
+        conn = conn or connection
+        row = list(values)
+        for i, converters, expression in self._converters_for(conn):
+            value = row[i]
+            for convert in converters:
+                value = convert(value, expression, conn)
+            row[i] = value
+        return self.model.from_db(conn.alias, self.attnames, row)
+
+
+_INSERT_SQL: dict[tuple[type[Model], str], tuple[str, list[Any]]] = {}
+
+
+def insert_one(obj: Model) -> None:
+    """INSERT one new instance as ``obj.save(force_insert=True)`` would, without compiling
+    the statement each time (it is built once per model and engine).
+
+    For the hot paths only (the compliance gate logs every decision): no signals are sent,
+    the model must have an automatic integer primary key, and no parent models.
+    """
+    model = type(obj)
+    key = (model, connection.vendor)
+    found = _INSERT_SQL.get(key)
+    if found is None:
+        meta = model._meta
+        automatic = {"AutoField", "BigAutoField", "SmallAutoField"}
+        if meta.parents or meta.pk is None or meta.pk.get_internal_type() not in automatic:
+            raise TypeError(f"insert_one cannot insert {model.__name__}")
+        fields = [f for f in meta.local_concrete_fields if not f.primary_key and not f.generated]
+        q = connection.ops.quote_name
+        columns = ", ".join(q(f.column or f.attname) for f in fields)
+        sql = (
+            f"INSERT INTO {q(meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(meta.pk.column or 'id')}"
+        )
+        found = _INSERT_SQL[key] = (sql, fields)
+    sql, fields = found
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias

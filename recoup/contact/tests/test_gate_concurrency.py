@@ -172,7 +172,7 @@ def test_without_the_lock_both_would_pass(world, monkeypatch):
     ada, case = world.people["ada"], world.cases["ada_case"]
     reported(call(ada, case, bj(2026, 11, 23, 9, 0), "debtor"))
     reported(call(ada, case, bj(2026, 11, 23, 9, 30), "debtor"))
-    monkeypatch.setattr(gate, "_lock_rows", lambda rows: rows)
+    monkeypatch.setattr(gate, "_lock_clause", lambda vendor: "")
     together = threading.Barrier(2, timeout=30)
     original = gate._check_counters
 

@@ -1,0 +1,121 @@
+"""The gate reads a contract's rules from one SQL value (``latest_versions_sql``) and stacks
+them in ``rules_from_latest``: it must answer exactly as ``effective_rules`` does, for every
+stack, and never from a stale memo when a profile gains a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from recoup.clients.models import Contract
+from recoup.compliance.models import ComplianceProfile, ProfileVersion
+from recoup.compliance.selectors import (
+    effective_rules,
+    latest_versions_sql,
+    rules_from_latest,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def latest(contract: Contract) -> str | None:
+    with connection.cursor() as cursor:
+        sql = latest_versions_sql(connection.vendor, "%s", "%s")
+        cursor.execute(f"SELECT {sql}", [contract.organisation_id, contract.pk])
+        row = cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
+def both(contract: Contract, *, reads: int = 0) -> tuple[Any, Any]:
+    """The gate's answer (asserting how many statements it needed besides its one read:
+    none unless the stack names a profile the read does not hold) and the exact one."""
+    contract = Contract.objects.get(pk=contract.pk)
+    value = latest(contract)
+    with CaptureQueriesContext(connection) as captured:
+        fast = rules_from_latest(contract, value)
+    assert len(captured.captured_queries) == reads
+    return fast, effective_rules(contract)
+
+
+def new_version(profile: ComplianceProfile, **params: Any) -> ProfileVersion:
+    number = (profile.versions.order_by("-number").values_list("number", flat=True).first()) or 0
+    current = profile.versions.order_by("-number").first()
+    merged = {**(current.params if current else {}), **params}
+    return ProfileVersion.objects.create(
+        organisation=profile.organisation, profile=profile, number=number + 1, params=merged
+    )
+
+
+def override(contract: Contract, **params: Any) -> ComplianceProfile:
+    profile = ComplianceProfile.objects.create(
+        organisation_id=contract.organisation_id,
+        code=f"contract-{contract.pk}",
+        name="合同约定",
+        jurisdiction=ComplianceProfile.Jurisdiction.CONTRACT,
+        contract=contract,
+    )
+    new_version(profile, **params)
+    return profile
+
+
+@pytest.mark.parametrize(
+    ("stack", "reads"),
+    [
+        ("cn-default", 0),
+        ("us-federal,us-ma", 0),
+        ("us-federal， us-ma", 0),
+        ("", 0),
+        ("cn-nowhere", 1),
+    ],
+)
+def test_the_gates_read_stacks_as_effective_rules_does(world, stack, reads):
+    contract = world.contract_a
+    contract.compliance_profile = stack
+    contract.save(update_fields=["compliance_profile"])
+    fast, exact = both(contract, reads=reads)
+    assert fast == exact
+
+
+def test_a_missing_profile_is_reported_missing(world):
+    contract = world.contract_a
+    contract.compliance_profile = "cn-default, cn-nowhere"
+    contract.save(update_fields=["compliance_profile"])
+    fast, exact = both(contract, reads=1)
+    assert fast.missing == ["cn-nowhere"] == exact.missing
+    assert fast == exact
+
+
+def test_the_contracts_own_override_is_stacked_on_top(world):
+    override(world.contract_a, window_start="09:30")
+    fast, exact = both(world.contract_a)
+    assert fast == exact
+    assert fast.get("window_start") == "09:30"
+    assert set(fast.versions) == {"cn-default", f"contract-{world.contract_a.pk}"}
+    # the other contract does not see it
+    other, _ = both(world.contract_b)
+    assert other.get("window_start") == "08:00"
+    assert set(other.versions) == {"cn-default"}
+
+
+def test_a_stack_naming_another_contracts_override_reads_it(world):
+    profile = override(world.contract_b, window_end="20:00")
+    world.contract_a.compliance_profile = f"cn-default,{profile.code}"
+    world.contract_a.save(update_fields=["compliance_profile"])
+    fast, exact = both(world.contract_a, reads=1)
+    assert fast == exact
+    assert fast.get("window_end") == "20:00"
+
+
+def test_a_new_version_is_in_force_at_once(world):
+    before, _ = both(world.contract_a)
+    assert before.get("max_conversations_per_debtor_per_day") == 3
+    profile = ComplianceProfile.objects.get(organisation=world.org, code="cn-default")
+    version = new_version(profile, max_conversations_per_debtor_per_day=2)
+    after, exact = both(world.contract_a)
+    assert after == exact
+    assert after.get("max_conversations_per_debtor_per_day") == 2
+    assert after.versions["cn-default"] == version.number
