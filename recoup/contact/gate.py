@@ -165,9 +165,9 @@ def decide(request: ContactRequest) -> Decision:
     with transaction.atomic():
         # Lock the debtor and judge the rows as they are now, not as the caller loaded them:
         # one statement (the gate's latency is mostly round trips: bench/gate.py).
-        case, point, rules = _read(request, at)
+        case, point, rules, counted = _read(request, at)
         request = replace(request, case=case, contact_point=point)
-        decision, deadline = _evaluate(request, at, rules)
+        decision, deadline = _evaluate(request, at, rules, counted)
         expires_at = None
         if decision.allowed:
             expires_at = max(request.until or at, at) + timedelta(seconds=grant_seconds())
@@ -243,18 +243,70 @@ def _lock_clause(vendor: str) -> str:
     return " FOR NO KEY UPDATE OF d" if vendor == "postgresql" else ""
 
 
+@dataclass(frozen=True)
+class _Counted:
+    """The debtor's day counters, read in the same round trip as the case (PostgreSQL) for
+    the local day of ``zone``; used only when the rules count in that zone, for that debtor
+    and that number (otherwise ``_day_counts`` asks again)."""
+
+    zone: str
+    debtor_id: int
+    point_id: int
+    done: dict[str, int]
+    held: dict[str, int]
+
+
+def _guess_zone(request: ContactRequest) -> str:
+    """The zone the day's counters will most likely be counted in, known before the read:
+    the contact point's or the debtor's own zone when the caller loaded it, else the zone
+    this contract's decisions last counted in, else the default zone."""
+    point, case = request.contact_point, request.case
+    if point is not None and point.__dict__.get("time_zone"):
+        return str(point.__dict__["time_zone"])
+    if Case.debtor.is_cached(case) and case.debtor.__dict__.get("time_zone"):
+        return str(case.debtor.__dict__["time_zone"])
+    return _LAST_ZONE.get(case.__dict__.get("contract_id") or 0, settings.TIME_ZONE)
+
+
+# contract id → the zone its last decision counted in: a guess, checked on every use.
+_LAST_ZONE: dict[int, str] = {}
+
+
 def _read(
     request: ContactRequest, at: datetime
-) -> tuple[Case, ContactPoint | None, EffectiveRules]:
-    """The case (with contract, debtor and ``on_hold``), the contact point and the rules."""
+) -> tuple[Case, ContactPoint | None, EffectiveRules, _Counted | None]:
+    """The case (with contract, debtor and ``on_hold``), the contact point and the rules,
+    and on PostgreSQL the day's counters for the likely zone, in the same round trip."""
     point_id = request.contact_point.pk if request.contact_point is not None else None
     actor = request.actor
+    vendor = connection.vendor
+    sql = _read_sql(vendor) + _lock_clause(vendor)
+    params = [connection.ops.adapt_datetimefield_value(at), actor.pk, point_id, request.case.pk]
+    counted: _Counted | None = None
+    debtor_id: int = request.case.__dict__.get("debtor_id") or 0
+    speculate = (
+        vendor == "postgresql"
+        and debtor_id != 0
+        and (request.channel in VOICE_CHANNELS or request.channel == "sms")
+    )
+    if speculate:
+        # Two statements, one round trip (client-side binding sends them as one query); the
+        # counters are read after the debtor's row is locked, as ``_day_counts`` reads them.
+        zone = _guess_zone(request)
+        try:
+            tz = zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            speculate = False
+        else:
+            start, end = _local_day_bounds(at, tz)
+            sql = f"{sql}; {_day_counts_sql(vendor)}"
+            params += _day_counts_params(start, end, debtor_id, point_id or 0, at)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _read_sql(connection.vendor) + _lock_clause(connection.vendor),
-            [connection.ops.adapt_datetimefield_value(at), actor.pk, point_id, request.case.pk],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
+        if speculate and row is not None and cursor.nextset():
+            done, held = _counts_from(cursor.fetchall())
+            counted = _Counted(zone, debtor_id, point_id or 0, done, held)
     if row is None:
         raise Case.DoesNotExist("Case matching query does not exist.")
     i = len(_CASE)
@@ -280,7 +332,7 @@ def _read(
     ):
         # The same answer ``User.role_codes`` would query for (it is memoised per request).
         actor.__dict__["role_codes"] = frozenset(filter(None, (row[i] or "").split(",")))
-    return case, point, rules_from_latest(contract, row[i + 1])
+    return case, point, rules_from_latest(contract, row[i + 1]), counted
 
 
 # --- evaluation -------------------------------------------------------------------------
@@ -296,6 +348,7 @@ class _Context:
     refusals: list[Refusal] = field(default_factory=list)
     notices: list[Refusal] = field(default_factory=list)
     deadlines: list[datetime] = field(default_factory=list)  # a grant ends by the earliest
+    counted: _Counted | None = None  # the counters read with the case, if any
 
     def refuse(self, code: str, **params: Any) -> None:
         self.refusals.append(Refusal(code, params))
@@ -305,7 +358,10 @@ class _Context:
 
 
 def _evaluate(
-    request: ContactRequest, at: datetime, rules: EffectiveRules | None = None
+    request: ContactRequest,
+    at: datetime,
+    rules: EffectiveRules | None = None,
+    counted: _Counted | None = None,
 ) -> tuple[Decision, datetime]:
     """The decision, and the latest moment a contact it allows may start."""
     case = request.case
@@ -318,6 +374,7 @@ def _evaluate(
         rules=rules,
         zone=zones[0],
         local_day=at.astimezone(zones[0]).date(),
+        counted=counted,
     )
     if rules.missing or not rules.versions:
         ctx.refuse(
@@ -481,6 +538,11 @@ def _day_bounds(ctx: _Context) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _local_day_bounds(at: datetime, zone: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(at.astimezone(zone).date(), time.min, tzinfo=zone)
+    return start, start + timedelta(days=1)
+
+
 def _open_grants(ctx: _Context) -> Any:
     """Grants given but not yet reported or expired: each holds a slot of the caps."""
     day_start, day_end = _day_bounds(ctx)
@@ -523,40 +585,62 @@ def _day_counts_sql(vendor: str) -> str:
     )
 
 
-def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Today's attempts and open grants of the debtor, counted per cap, in one statement.
-
-    The hottest query of the gate (every decision runs it): written in portable SQL so it
-    costs one round trip and no ORM compilation (bench/gate.py).
-    """
-    day_start, day_end = _day_bounds(ctx)
-    ops = connection.ops
-    voice, unanswered = _VOICE, _UNANSWERED
-    start, end = ops.adapt_datetimefield_value(day_start), ops.adapt_datetimefield_value(day_end)
-    params = [
+def _day_counts_params(
+    day_start: datetime, day_end: datetime, debtor_id: int, point_id: int, at: datetime
+) -> list[Any]:
+    adapt = connection.ops.adapt_datetimefield_value
+    start, end = adapt(day_start), adapt(day_end)
+    return [
         True,
-        *voice,
+        *_VOICE,
         point_id,
-        *unanswered,
-        ctx.request.case.debtor_id,
+        *_UNANSWERED,
+        debtor_id,
         start,
         end,
-        *voice,
+        *_VOICE,
         point_id,
-        ctx.request.case.debtor_id,
+        debtor_id,
         True,
-        ops.adapt_datetimefield_value(held_after(ctx.at)),
+        adapt(held_after(at)),
         start,
         end,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_day_counts_sql(connection.vendor), params)
-        rows = {row[0]: row[1:] for row in cursor.fetchall()}
-    a, g = rows["a"], rows["g"]
+
+
+def _counts_from(rows: Sequence[Sequence[Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    by_kind = {row[0]: row[1:] for row in rows}
+    a, g = by_kind["a"], by_kind["g"]
     return (
         {"talked": int(a[0]), "unanswered": int(a[1]), "sms": int(a[2])},
         {"voice": int(g[0]), "number": int(g[1]), "sms": int(g[2])},
     )
+
+
+def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Today's attempts and open grants of the debtor, counted per cap, in one statement.
+
+    The hottest query of the gate (every decision runs it): written in portable SQL so it
+    costs one round trip and no ORM compilation, and on PostgreSQL usually read with the
+    case (``_read``) when the zone guessed there is the one the rules count in.
+    """
+    debtor_id = ctx.request.case.debtor_id
+    counted = ctx.counted
+    _LAST_ZONE[ctx.request.case.contract_id] = str(ctx.zone)
+    if (
+        counted is not None
+        and counted.zone == str(ctx.zone)
+        and counted.debtor_id == debtor_id
+        and counted.point_id == point_id
+    ):
+        return counted.done, counted.held
+    day_start, day_end = _day_bounds(ctx)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _day_counts_sql(connection.vendor),
+            _day_counts_params(day_start, day_end, debtor_id, point_id, ctx.at),
+        )
+        return _counts_from(cursor.fetchall())
 
 
 def _check_counters(ctx: _Context) -> None:
