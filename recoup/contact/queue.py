@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from recoup.accounts.roles import WORK
 from recoup.cases.models import Case, Hold
@@ -120,9 +121,17 @@ class QueueCase:
 
 @dataclass
 class Reason:
+    """One part of a case's score. Its label is translated and formatted only when shown:
+    the queue scores every case a collector holds but shows one page of them."""
+
     code: str
-    label: str
+    text: str  # the message id (marked with gettext_noop), formatted with ``params``
     points: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return _(self.text) % self.params
 
 
 @dataclass
@@ -329,61 +338,69 @@ def _score(
 ) -> QueueRow:
     reasons: list[Reason] = []
 
-    def add(code: str, label: str, points: int) -> None:
-        reasons.append(Reason(code, label, points))
+    def add(code: str, text: str, points: int, **params: Any) -> None:
+        reasons.append(Reason(code, text, points, params))
 
     if promise_today is not None:
-        add("promise_today", _("承诺今日到期（%(amount)s）") % {"amount": promise_today}, 1000)
+        add("promise_today", gettext_noop("承诺今日到期（%(amount)s）"), 1000, amount=promise_today)
     if case.intensive_follow_up:
         short = max(0, INTENSIVE_CONTACTS_PER_WEEK - week_contacts)
         add(
             "intensive",
-            _("密集跟进：违约 %(broken)s 次，本周已联系 %(done)s/%(target)s")
-            % {
-                "broken": case.broken_promises,
-                "done": week_contacts,
-                "target": INTENSIVE_CONTACTS_PER_WEEK,
-            },
+            gettext_noop("密集跟进：违约 %(broken)s 次，本周已联系 %(done)s/%(target)s"),
             500 + 150 * short,
+            broken=case.broken_promises,
+            done=week_contacts,
+            target=INTENSIVE_CONTACTS_PER_WEEK,
         )
     elif case.broken_promises:
-        add("broken", _("违约承诺 %(n)s 次") % {"n": case.broken_promises}, 400)
+        add("broken", gettext_noop("违约承诺 %(n)s 次"), 400, n=case.broken_promises)
     if case.next_follow_up_at is not None and case.next_follow_up_at <= at:
-        add("follow_up", _("约定回访时间已到（%(at)s）") % {"at": _hm(case.next_follow_up_at)}, 600)
+        add(
+            "follow_up",
+            gettext_noop("约定回访时间已到（%(at)s）"),
+            600,
+            at=_hm(case.next_follow_up_at),
+        )
     if case.first_action_at is None:
         if case.first_action_due_at is not None:
             late = case.first_action_due_at <= at
             add(
                 "first_action",
-                (_("首催已超时（期限 %(due)s）") if late else _("首催期限 %(due)s"))
-                % {"due": _hm(case.first_action_due_at)},
+                gettext_noop("首催已超时（期限 %(due)s）")
+                if late
+                else gettext_noop("首催期限 %(due)s"),
                 900 if late else 700,
+                due=_hm(case.first_action_due_at),
             )
         else:
-            add("never_contacted", _("尚未联系"), 300)
+            add("never_contacted", gettext_noop("尚未联系"), 300)
     elif case.first_round_due_at is not None and case.last_attempt_at is None:
-        add("first_round", _("首轮期限 %(due)s") % {"due": _hm(case.first_round_due_at)}, 350)
+        add("first_round", gettext_noop("首轮期限 %(due)s"), 350, due=_hm(case.first_round_due_at))
     if case.lost_contact_since is not None:
         last = case.last_repair_at or case.lost_contact_since
         if at - last >= timedelta(days=REPAIR_EVERY_DAYS):
-            add("repair_due", _("失联：信息修复已逾期（上次 %(at)s）") % {"at": _hm(last)}, 450)
+            add(
+                "repair_due", gettext_noop("失联：信息修复已逾期（上次 %(at)s）"), 450, at=_hm(last)
+            )
     overdue_points = min(200, case.overdue_days * 200 // 360)
     if overdue_points:
-        add("overdue", _("逾期 %(days)s 天") % {"days": case.overdue_days}, overdue_points)
+        add("overdue", gettext_noop("逾期 %(days)s 天"), overdue_points, days=case.overdue_days)
     amount = float(case.total_owed or 0)
     amount_points = int(min(200, 40 * math.log10(1 + amount / 100))) if amount > 0 else 0
     if amount_points:
-        add("amount", _("欠款 %(amount)s") % {"amount": case.total_owed}, amount_points)
+        add("amount", gettext_noop("欠款 %(amount)s"), amount_points, amount=case.total_owed)
     if case.last_attempt_at is not None:
         days = (at - case.last_attempt_at).days
         if days >= 1:
             add(
                 "since_contact",
-                _("距上次联系 %(days)s 天") % {"days": days},
+                gettext_noop("距上次联系 %(days)s 天"),
                 min(200, 20 * days),
+                days=days,
             )
     if local_hour in best_hours:
-        add("best_hour", _("该时段曾接通"), 100)
+        add("best_hour", gettext_noop("该时段曾接通"), 100)
     return QueueRow(case=case, score=sum(r.points for r in reasons), reasons=reasons)
 
 
