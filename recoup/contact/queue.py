@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import math
 import zoneinfo
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case as CaseWhen
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, ExtractHour
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -196,65 +197,86 @@ def my_queue(user: User, filters: QueueFilters | None = None, at: datetime | Non
     today = local_now.date()
     day_start = datetime.combine(today, time.min, tzinfo=local_now.tzinfo)
     cases = cases_user_can(user, WORK).filter(assignee_id=user.pk, status__in=WORKABLE)
-    # Plain rows, not model instances: a collector holds hundreds of cases and the queue is
-    # the page they open most (bench/gate.py measures it).
+    # One statement: the cases as plain rows (a collector holds hundreds, and the queue is
+    # the page they open most: bench/gate.py measures it), each with what scoring and the
+    # pre-check need, as correlated subqueries on the indexed keys.
+    week_start = day_start - timedelta(days=local_now.weekday())
     columns = [f for f in QueueCase.FIELDS if f != "client_name"]
-    rows_data = cases.order_by().values(*columns, client_name=F("client__name"))
-    case_list = [QueueCase(**row) for row in rows_data]
+    rows_data = cases.order_by().values(
+        *columns,
+        client_name=F("client__name"),
+        held=Exists(
+            Hold.objects.filter(case_id=OuterRef("pk"), released_at__isnull=True).filter(
+                Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+            )
+        ),
+        promise_today=Subquery(
+            Promise.objects.filter(case_id=OuterRef("pk"), status=Promise.Status.OPEN, due_on=today)
+            .order_by()
+            .values("case_id")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        # The debtor's conversations today and open voice grants (the gate's daily cap).
+        talked=Coalesce(
+            _count(
+                ContactAttempt.objects.filter(
+                    debtor_id=OuterRef("debtor_id"),
+                    started_at__gte=day_start,
+                    debtor_conversation=True,
+                    channel__in=VOICE_CHANNELS,
+                ),
+                "debtor_id",
+            ),
+            0,
+        )
+        + Coalesce(
+            _count(
+                ContactDecision.objects.filter(
+                    debtor_id=OuterRef("debtor_id"),
+                    allowed=True,
+                    consumed_at__isnull=True,
+                    expires_at__gt=held_after(at),
+                    channel__in=VOICE_CHANNELS,
+                ),
+                "debtor_id",
+            ),
+            0,
+        ),
+        week_contacts=CaseWhen(
+            When(
+                intensive_follow_up=True,
+                then=Coalesce(
+                    _count(
+                        ContactAttempt.objects.filter(
+                            case_id=OuterRef("pk"), started_at__gte=week_start
+                        ),
+                        "case_id",
+                    ),
+                    0,
+                ),
+            ),
+            default=Value(0),
+        ),
+        # The debtor answered at this local hour before (best contact hours).
+        best_hour=Exists(
+            ContactAttempt.objects.filter(
+                case_id=OuterRef("pk"),
+                debtor_conversation=True,
+                started_at__gte=at - timedelta(days=BEST_HOURS_LOOKBACK_DAYS),
+            )
+            .annotate(hour=ExtractHour("started_at", tzinfo=local_now.tzinfo))
+            .filter(hour=local_now.hour)
+        ),
+    )
+    extra: dict[int, dict[str, Any]] = {}
+    case_list: list[QueueCase] = []
+    for row in rows_data:
+        extra[row["id"]] = {k: row.pop(k) for k in _EXTRA}
+        case_list.append(QueueCase(**row))
     contracts = {
         c.pk: c for c in Contract.objects.filter(pk__in={c.contract_id for c in case_list})
     }
-    ids = [c.pk for c in case_list]
-    debtor_ids = {c.debtor_id for c in case_list}
-
-    held = set(
-        Hold.objects.filter(case_id__in=ids, released_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
-        .values_list("case_id", flat=True)
-    )
-    promises_today = dict(
-        Promise.objects.filter(case_id__in=ids, status=Promise.Status.OPEN, due_on=today)
-        .values("case_id")
-        .annotate(total=Sum("amount"))
-        .values_list("case_id", "total")
-    )
-    talked_today: dict[int, int] = defaultdict(int)
-    for debtor_id, n in (
-        ContactAttempt.objects.filter(
-            debtor_id__in=debtor_ids,
-            started_at__gte=day_start,
-            debtor_conversation=True,
-            channel__in=VOICE_CHANNELS,
-        )
-        .values("debtor_id")
-        .annotate(n=Count("id"))
-        .values_list("debtor_id", "n")
-    ):
-        talked_today[debtor_id] += n
-    for debtor_id, n in (
-        ContactDecision.objects.filter(
-            debtor_id__in=debtor_ids,
-            allowed=True,
-            consumed_at__isnull=True,
-            expires_at__gt=held_after(at),
-            channel__in=VOICE_CHANNELS,
-        )
-        .values("debtor_id")
-        .annotate(n=Count("id"))
-        .values_list("debtor_id", "n")
-    ):
-        talked_today[debtor_id] += n
-    week_start = day_start - timedelta(days=local_now.weekday())
-    contacts_this_week = dict(
-        ContactAttempt.objects.filter(
-            case_id__in=[c.pk for c in case_list if c.intensive_follow_up],
-            started_at__gte=week_start,
-        )
-        .values("case_id")
-        .annotate(n=Count("id"))
-        .values_list("case_id", "n")
-    )
-    best_hours = _best_hours(ids, at)
     rules_by_contract: dict[int, EffectiveRules] = {}
     window_by_contract: dict[int, str] = {}
 
@@ -266,21 +288,21 @@ def my_queue(user: User, filters: QueueFilters | None = None, at: datetime | Non
             rules_by_contract[case.contract_id] = rules
             window_by_contract[case.contract_id] = _window_open(rules, at)
         rules = rules_by_contract[case.contract_id]
+        facts = extra[case.pk]
         row = _score(
             case,
             at=at,
             today=today,
-            promise_today=promises_today.get(case.pk),
-            week_contacts=contacts_this_week.get(case.pk, 0),
-            best_hours=best_hours.get(case.pk, set()),
-            local_hour=local_now.hour,
+            promise_today=facts["promise_today"],
+            week_contacts=facts["week_contacts"],
+            best_hour=bool(facts["best_hour"]),
         )
-        if case.pk in held:
+        if facts["held"]:
             row.blocked.append(_("停催中"))
         if window_by_contract[case.contract_id]:
             row.blocked.append(window_by_contract[case.contract_id])
         cap = rules.get("max_conversations_per_debtor_per_day")
-        if cap is not None and talked_today.get(case.debtor_id, 0) >= cap:
+        if cap is not None and facts["talked"] >= cap:
             row.blocked.append(reason("debtor_daily_cap", {"cap": cap, "open": 0}))
         if not _matches(row, filters):
             continue
@@ -310,20 +332,12 @@ def _matches(row: QueueRow, filters: QueueFilters) -> bool:
     return wanted is not None and row.has(wanted)
 
 
-def _best_hours(case_ids: list[int], at: datetime) -> dict[int, set[int]]:
-    """Hours (local) at which each case's debtor answered in the last 60 days."""
-    if not case_ids:
-        return {}
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    out: dict[int, set[int]] = defaultdict(set)
-    rows = ContactAttempt.objects.filter(
-        case_id__in=case_ids,
-        debtor_conversation=True,
-        started_at__gte=at - timedelta(days=BEST_HOURS_LOOKBACK_DAYS),
-    ).values_list("case_id", "started_at")
-    for case_id, started in rows:
-        out[case_id].add(started.astimezone(zone).hour)
-    return out
+_EXTRA = ("held", "promise_today", "talked", "week_contacts", "best_hour")
+
+
+def _count(rows: QuerySet[Any], key: str) -> Subquery:
+    """A correlated COUNT of ``rows`` (already filtered on the outer row's ``key``)."""
+    return Subquery(rows.order_by().values(key).annotate(n=Count("id")).values("n"))
 
 
 def _score(
@@ -333,8 +347,7 @@ def _score(
     today: date,
     promise_today: Any,
     week_contacts: int,
-    best_hours: set[int],
-    local_hour: int,
+    best_hour: bool,
 ) -> QueueRow:
     reasons: list[Reason] = []
 
@@ -399,7 +412,7 @@ def _score(
                 min(200, 20 * days),
                 days=days,
             )
-    if local_hour in best_hours:
+    if best_hour:
         add("best_hour", gettext_noop("该时段曾接通"), 100)
     return QueueRow(case=case, score=sum(r.points for r in reasons), reasons=reasons)
 

@@ -23,6 +23,9 @@ SQLITE_INIT = (
 )
 
 
+PG_SESSION_OPTIONS = "-c jit=off"
+
+
 def sqlite_config(path: Path | str) -> dict[str, Any]:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return {
@@ -50,6 +53,10 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         if not name:
             raise ImproperlyConfigured("RECOUP_DATABASE_URL: postgres URL needs a database name")
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        # No JIT compilation: it pays off for long analytical queries, but Recoup's are short
+        # and JIT fired on a 12 ms queue query whose cost estimate was high, adding 38 ms
+        # (bench/gate.py). ``?options=...`` in the URL replaces this.
+        options.setdefault("options", PG_SESSION_OPTIONS)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

@@ -1,0 +1,35 @@
+"""``RECOUP_DATABASE_URL`` → Django's ``DATABASES`` entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from recoup.core.dburl import PG_SESSION_OPTIONS, parse_database_url
+
+BASE = Path("/srv/recoup")
+
+
+def test_postgres_sessions_run_without_jit_unless_the_url_says_otherwise():
+    db = parse_database_url("postgres://u:p%40ss@db:5433/recoup?sslmode=require", base_dir=BASE)
+    assert db["NAME"] == "recoup"
+    assert db["PASSWORD"] == "p@ss"
+    assert db["PORT"] == "5433"
+    assert db["OPTIONS"] == {"sslmode": "require", "options": PG_SESSION_OPTIONS}
+    assert "jit=off" in PG_SESSION_OPTIONS
+    own = parse_database_url("postgres://db/recoup?options=-c%20work_mem%3D64MB", base_dir=BASE)
+    assert own["OPTIONS"]["options"] == "-c work_mem=64MB"
+
+
+def test_sqlite_paths_are_relative_to_the_project_or_absolute(tmp_path):
+    relative = parse_database_url("sqlite:///var/r.sqlite3", base_dir=tmp_path)
+    assert relative["NAME"] == str(tmp_path / "var" / "r.sqlite3")
+    absolute = parse_database_url(f"sqlite:///{tmp_path}/abs/r.sqlite3", base_dir=BASE)
+    assert absolute["NAME"] == str(tmp_path / "abs" / "r.sqlite3")
+
+
+def test_a_url_without_a_database_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="database name"):
+        parse_database_url("postgres://db:5432/", base_dir=BASE)
