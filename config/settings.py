@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "recoup.audit.context.AuditContextMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "recoup.accounts.middleware.SessionTouchMiddleware",  # after sessions: marks it to save
     "recoup.core.locale.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -158,7 +159,10 @@ RECOUP_LOCKOUT_MINUTES = env_int("RECOUP_LOCKOUT_MINUTES", 15)
 RECOUP_SESSION_IDLE_MINUTES = env_int("RECOUP_SESSION_IDLE_MINUTES", 30)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"  # shared by every web process
 SESSION_COOKIE_AGE = RECOUP_SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True  # the cookie age then measures idle time
+# The expiry then measures idle time: SessionTouchMiddleware saves a used session when its
+# last save is RECOUP_SESSION_TOUCH_SECONDS old (not on every request: a write and a commit).
+SESSION_SAVE_EVERY_REQUEST = False
+RECOUP_SESSION_TOUCH_SECONDS = env_int("RECOUP_SESSION_TOUCH_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -35,9 +35,8 @@ from django.utils.translation import gettext_noop
 from recoup.accounts.roles import WORK
 from recoup.cases.models import Case, Hold
 from recoup.cases.permissions import cases_user_can
-from recoup.clients.models import Contract
 from recoup.compliance.params import VOICE_CHANNELS, parse_time
-from recoup.compliance.selectors import EffectiveRules, effective_rules
+from recoup.compliance.selectors import EffectiveRules, rules_for_contracts
 from recoup.contact.gate import WORKABLE, held_after
 from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.contact.rules import reason
@@ -274,20 +273,15 @@ def my_queue(user: User, filters: QueueFilters | None = None, at: datetime | Non
     for row in rows_data:
         extra[row["id"]] = {k: row.pop(k) for k in _EXTRA}
         case_list.append(QueueCase(**row))
-    contracts = {
-        c.pk: c for c in Contract.objects.filter(pk__in={c.contract_id for c in case_list})
-    }
-    rules_by_contract: dict[int, EffectiveRules] = {}
+    rules_by_contract = rules_for_contracts({c.contract_id for c in case_list})
     window_by_contract: dict[int, str] = {}
 
     rows: list[QueueRow] = []
     blocked: list[QueueRow] = []
     for case in case_list:
-        if case.contract_id not in rules_by_contract:
-            rules = effective_rules(contracts[case.contract_id])
-            rules_by_contract[case.contract_id] = rules
-            window_by_contract[case.contract_id] = _window_open(rules, at)
         rules = rules_by_contract[case.contract_id]
+        if case.contract_id not in window_by_contract:
+            window_by_contract[case.contract_id] = _window_open(rules, at)
         facts = extra[case.pk]
         row = _score(
             case,

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from recoup.audit.models import AuditEvent
 from recoup.core.clock import now
@@ -79,7 +81,6 @@ def test_a_second_login_ends_the_first_session(world):
 def test_sessions_expire_after_the_idle_timeout(world, client):
     _post(client, "ada", PASSWORD)
     assert settings.SESSION_COOKIE_AGE == settings.RECOUP_SESSION_IDLE_MINUTES * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST
     with time_machine.travel(now() + timedelta(minutes=settings.RECOUP_SESSION_IDLE_MINUTES + 1)):
         assert client.get("/cases/").status_code == 302
 
@@ -91,6 +92,41 @@ def test_activity_keeps_the_session_alive(world, client):
         assert client.get("/cases/").status_code == 200
         with time_machine.travel(now() + step):
             assert client.get("/cases/").status_code == 200
+
+
+def _session_writes(client, path="/cases/"):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [q for q in queries if "django_session" in q["sql"] and "UPDATE" in q["sql"].upper()]
+
+
+def test_a_session_in_use_is_written_at_most_once_a_minute(world, client):
+    touch = timedelta(seconds=settings.RECOUP_SESSION_TOUCH_SECONDS)
+    with time_machine.travel(now(), tick=False) as clock:
+        _post(client, "ada", PASSWORD)
+        assert _session_writes(client) == []  # just saved by the login
+        clock.shift(touch / 2)
+        assert _session_writes(client) == []
+        clock.shift(touch)
+        assert len(_session_writes(client)) == 1  # extended: a minute of use
+        assert _session_writes(client) == []
+
+
+def test_a_session_ends_idle_minutes_after_its_last_extension(world, client):
+    idle = timedelta(minutes=settings.RECOUP_SESSION_IDLE_MINUTES)
+    touch = timedelta(seconds=settings.RECOUP_SESSION_TOUCH_SECONDS)
+    with time_machine.travel(now(), tick=False) as clock:
+        _post(client, "ada", PASSWORD)
+        clock.shift(touch / 2)  # used, not yet written back
+        assert client.get("/cases/").status_code == 200
+        clock.shift(idle - touch / 2 - timedelta(seconds=1))
+        assert client.get("/cases/").status_code == 200  # 1 s before the end: extended
+        clock.shift(idle - timedelta(seconds=1))
+        assert client.get("/cases/").status_code == 200
+        clock.shift(idle + timedelta(seconds=1))
+        response = client.get("/cases/")
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
 
 
 def test_login_needs_a_csrf_token(world):

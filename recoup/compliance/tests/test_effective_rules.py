@@ -15,6 +15,7 @@ from recoup.compliance.models import ComplianceProfile, ProfileVersion
 from recoup.compliance.selectors import (
     effective_rules,
     latest_versions_sql,
+    rules_for_contracts,
     rules_from_latest,
 )
 
@@ -119,3 +120,22 @@ def test_a_new_version_is_in_force_at_once(world):
     assert after == exact
     assert after.get("max_conversations_per_debtor_per_day") == 2
     assert after.versions["cn-default"] == version.number
+
+
+def test_several_contracts_rules_are_read_in_one_query(world):
+    """The queue's read (``rules_for_contracts``): one statement for every contract, each
+    answer exactly ``effective_rules``'s, overrides kept to their own contract."""
+    override(world.contract_a, window_start="09:30")
+    world.contract_b.compliance_profile = "us-federal,us-ma"
+    world.contract_b.save(update_fields=["compliance_profile"])
+    contracts = [world.contract_a, world.contract_b]
+    rules_for_contracts([c.pk for c in contracts])  # the memo may answer the next call
+    with CaptureQueriesContext(connection) as captured:
+        found = rules_for_contracts([c.pk for c in contracts] * 2)
+    assert len(captured.captured_queries) == 1
+    assert set(found) == {c.pk for c in contracts}
+    for contract in contracts:
+        assert found[contract.pk] == effective_rules(Contract.objects.get(pk=contract.pk))
+    assert found[world.contract_a.pk].get("window_start") == "09:30"
+    assert found[world.contract_b.pk].get("window_start") != "09:30"
+    assert rules_for_contracts([]) == {}
