@@ -1200,7 +1200,7 @@ def gate_part(meta: dict[str, str]) -> dict[str, Any]:
                     decide(request(item))
                 sqls = [q["sql"] for q in captured.captured_queries]
                 statements.append(len(sqls))
-                selects.append(sum(1 for s in sqls if s.lstrip().upper().startswith("SELECT")))
+                selects.append(sum(1 for s in sqls if _is_select(s)))
         finally:
             crypto.unseal = real_unseal  # type: ignore[assignment]
         k = int(statistics.median(selects))
@@ -1301,16 +1301,46 @@ def gate_part(meta: dict[str, str]) -> dict[str, Any]:
     return result
 
 
+def _is_select(sql: str) -> bool:
+    """A captured statement is a SELECT (prepared ones are captured as "QUERY = '…' - PARAMS
+    = (…)" by Django, with the statement text inside)."""
+    text = sql.lstrip()
+    if text.startswith("QUERY = '"):
+        text = text[len("QUERY = '") :]
+    return text.upper().startswith("SELECT")
+
+
+def _unprepared(statements: list[tuple[str, list[Any]]]) -> list[list[Any]]:
+    """``core.db.fetch_prepared`` without preparing: each statement captured with its values
+    in the text, so it can be EXPLAINed."""
+    results = []
+    with connection.cursor() as cur:
+        for sql, params in statements:
+            cur.execute(sql, params)
+            results.append(cur.fetchall())
+    return results
+
+
 def explain_gate(item: tuple[Case, ContactPoint, User]) -> None:
+    from recoup.contact import gate
     from recoup.contact.gate import ContactRequest, decide
 
     case, point, actor = item
-    with CaptureQueriesContext(connection) as captured:
-        decide(
-            ContactRequest(
-                actor=fresh(actor), case=case, channel="call", contact_point=point, mode="manual"
+    prepared = gate.__dict__["fetch_prepared"]
+    setattr(gate, "fetch_prepared", _unprepared)  # noqa: B010 - patched for this one call
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            decide(
+                ContactRequest(
+                    actor=fresh(actor),
+                    case=case,
+                    channel="call",
+                    contact_point=point,
+                    mode="manual",
+                )
             )
-        )
+    finally:
+        setattr(gate, "fetch_prepared", prepared)  # noqa: B010
     for q in captured.captured_queries:
         sql = q["sql"]
         if not sql.lstrip().upper().startswith("SELECT"):

@@ -50,7 +50,7 @@ from recoup.contact.models import (
 )
 from recoup.contact.rules import reason
 from recoup.core.clock import now
-from recoup.core.db import RowShape, insert_one
+from recoup.core.db import RowShape, fetch_prepared, insert_one
 
 if TYPE_CHECKING:
     from recoup.accounts.models import User
@@ -290,8 +290,6 @@ def _read(
         and (request.channel in VOICE_CHANNELS or request.channel == "sms")
     )
     if speculate:
-        # Two statements, one round trip (client-side binding sends them as one query); the
-        # counters are read after the debtor's row is locked, as ``_day_counts`` reads them.
         zone = _guess_zone(request)
         try:
             tz = zoneinfo.ZoneInfo(zone)
@@ -299,14 +297,22 @@ def _read(
             speculate = False
         else:
             start, end = _local_day_bounds(at, tz)
-            sql = f"{sql}; {_day_counts_sql(vendor)}"
-            params += _day_counts_params(start, end, debtor_id, point_id or 0, at)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if speculate and row is not None and cursor.nextset():
-            done, held = _counts_from(cursor.fetchall())
+            counts = _day_counts_params(start, end, debtor_id, point_id or 0, at)
+    if vendor == "postgresql":
+        # Prepared, and the counters (read after the debtor's row is locked, as
+        # ``_day_counts`` reads them) in the same round trip.
+        statements: list[tuple[str, Sequence[Any]]] = [(sql, params)]
+        if speculate:
+            statements.append((_day_counts_sql(vendor), counts))
+        results = fetch_prepared(statements)
+        row = results[0][0] if results[0] else None
+        if speculate and row is not None:
+            done, held = _counts_from(results[1])
             counted = _Counted(zone, debtor_id, point_id or 0, done, held)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
     if row is None:
         raise Case.DoesNotExist("Case matching query does not exist.")
     i = len(_CASE)
@@ -635,11 +641,12 @@ def _day_counts(ctx: _Context, point_id: int) -> tuple[dict[str, int], dict[str,
     ):
         return counted.done, counted.held
     day_start, day_end = _day_bounds(ctx)
+    sql = _day_counts_sql(connection.vendor)
+    params = _day_counts_params(day_start, day_end, debtor_id, point_id, ctx.at)
+    if connection.vendor == "postgresql":
+        return _counts_from(fetch_prepared([(sql, params)])[0])
     with connection.cursor() as cursor:
-        cursor.execute(
-            _day_counts_sql(connection.vendor),
-            _day_counts_params(day_start, day_end, debtor_id, point_id, ctx.at),
-        )
+        cursor.execute(sql, params)
         return _counts_from(cursor.fetchall())
 
 

@@ -119,6 +119,9 @@ class QueueCase:
         return str(self.STATUS_LABELS.get(self.status, self.status))
 
 
+URGENT_POINTS = 500
+
+
 @dataclass
 class Reason:
     """One part of a case's score. Its label is translated and formatted only when shown:
@@ -132,6 +135,11 @@ class Reason:
     @property
     def label(self) -> str:
         return _(self.text) % self.params
+
+    @property
+    def urgent(self) -> bool:
+        """Shown highlighted: worth as much as a broken promise or more."""
+        return self.points >= URGENT_POINTS
 
 
 @dataclass

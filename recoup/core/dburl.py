@@ -24,6 +24,10 @@ SQLITE_INIT = (
 
 
 PG_SESSION_OPTIONS = "-c jit=off"
+# psycopg prepares a statement only when the code asks (``core.db.fetch_prepared``, the
+# gate's hot reads), never on its own. Django's default (None) turns preparing off, which
+# would ignore the request too.
+PG_PREPARE_THRESHOLD = 2**31 - 1
 
 
 def sqlite_config(path: Path | str) -> dict[str, Any]:
@@ -52,11 +56,22 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         name = unquote(parsed.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("RECOUP_DATABASE_URL: postgres URL needs a database name")
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        options: dict[str, Any] = {
+            k: v[-1] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()
+        }
         # No JIT compilation: it pays off for long analytical queries, but Recoup's are short
         # and JIT fired on a 12 ms queue query whose cost estimate was high, adding 38 ms
         # (bench/gate.py). ``?options=...`` in the URL replaces this.
         options.setdefault("options", PG_SESSION_OPTIONS)
+        threshold: Any = options.pop("prepare_threshold", str(PG_PREPARE_THRESHOLD))
+        if threshold:
+            try:
+                threshold = int(threshold)
+            except ValueError:
+                raise ImproperlyConfigured(
+                    "RECOUP_DATABASE_URL: prepare_threshold must be a whole number or empty"
+                ) from None
+        options["prepare_threshold"] = threshold or None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

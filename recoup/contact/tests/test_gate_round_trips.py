@@ -24,19 +24,30 @@ def statements(actor, case, at, **extra) -> tuple[list[str], gate.Decision]:
     return [q["sql"] for q in captured.captured_queries], decision
 
 
-def test_a_call_decision_is_a_read_and_an_insert(world):
+def test_a_call_decision_is_a_read_and_an_insert(world, monkeypatch):
     ada, case = world.people["ada"], world.cases["ada_case"]
     ask(ada, case, bj(*MONDAY, 9, 0))  # the contract's zone is now known to the process
+    pipelines: list[list[str]] = []
+    real = gate.fetch_prepared
+
+    def spy(statements):
+        pipelines.append([sql for sql, _ in statements])
+        return real(statements)
+
+    monkeypatch.setattr(gate, "fetch_prepared", spy)
     sqls, decision = statements(ada, Case.objects.get(pk=case.pk), bj(*MONDAY, 10, 0))
     assert decision.allowed, decision.refusals
     work = [s for s in sqls if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
-    if connection.vendor == "postgresql":
-        # the case and the day's counters in one round trip, then the INSERT
-        assert len(work) == 2, work
-        assert "; SELECT 'a'" in work[0]
-    else:
-        assert len(work) == 3, work  # the read, the counters, the INSERT
+    assert len(work) == 3, work  # the read, the counters, the INSERT
+    assert "SELECT 'a'" in work[1]
     assert work[-1].startswith("INSERT INTO")
+    if connection.vendor == "postgresql":
+        # the case and the day's counters in one pipeline: one round trip
+        assert len(pipelines) == 1
+        assert len(pipelines[0]) == 2
+        assert "SELECT 'a'" in pipelines[0][1]
+    else:
+        assert pipelines == []
 
 
 def test_a_wrong_zone_guess_is_counted_again_in_the_debtors_zone(world, monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from recoup.core.dburl import PG_SESSION_OPTIONS, parse_database_url
+from recoup.core.dburl import PG_PREPARE_THRESHOLD, PG_SESSION_OPTIONS, parse_database_url
 
 BASE = Path("/srv/recoup")
 
@@ -17,10 +17,25 @@ def test_postgres_sessions_run_without_jit_unless_the_url_says_otherwise():
     assert db["NAME"] == "recoup"
     assert db["PASSWORD"] == "p@ss"
     assert db["PORT"] == "5433"
-    assert db["OPTIONS"] == {"sslmode": "require", "options": PG_SESSION_OPTIONS}
+    assert db["OPTIONS"] == {
+        "sslmode": "require",
+        "options": PG_SESSION_OPTIONS,
+        "prepare_threshold": PG_PREPARE_THRESHOLD,
+    }
     assert "jit=off" in PG_SESSION_OPTIONS
     own = parse_database_url("postgres://db/recoup?options=-c%20work_mem%3D64MB", base_dir=BASE)
     assert own["OPTIONS"]["options"] == "-c work_mem=64MB"
+
+
+def test_statements_are_prepared_only_when_asked_unless_the_url_turns_it_off():
+    default = parse_database_url("postgres://db/recoup", base_dir=BASE)["OPTIONS"]
+    assert default["prepare_threshold"] == PG_PREPARE_THRESHOLD  # never on psycopg's own
+    off = parse_database_url("postgres://db/recoup?prepare_threshold=", base_dir=BASE)
+    assert off["OPTIONS"]["prepare_threshold"] is None  # a transaction pooler in front
+    five = parse_database_url("postgres://db/recoup?prepare_threshold=5", base_dir=BASE)
+    assert five["OPTIONS"]["prepare_threshold"] == 5
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        parse_database_url("postgres://db/recoup?prepare_threshold=often", base_dir=BASE)
 
 
 def test_sqlite_paths_are_relative_to_the_project_or_absolute(tmp_path):
