@@ -39,8 +39,8 @@ from recoup.compliance.selectors import (
     EffectiveRules,
     consent_covers,
     effective_rules,
-    latest_versions_sql,
-    rules_from_latest,
+    rules_in_memo,
+    rules_version_sql,
 )
 from recoup.contact.models import (
     FAILED_TO_REACH,
@@ -213,9 +213,9 @@ def precheck(request: ContactRequest) -> Decision:
 @functools.cache
 def _read_sql(vendor: str) -> str:
     """The decision's one read: the case, its contract and debtor (the debtor's row locked),
-    whether a hold is active, the contact point, the actor's roles and the newest version of
-    every profile the contract can stack. Written by hand: building it with the ORM cost more
-    than running it (bench/gate.py)."""
+    whether a hold is active, the contact point, the actor's roles, and what finds the
+    contract's stacked rules in the memo (``rules_version_sql``). Written
+    by hand: building it with the ORM cost more than running it (bench/gate.py)."""
     q = connection.ops.quote_name
     hold = Hold._meta.db_table
     assignments = RoleAssignment._meta.db_table
@@ -228,7 +228,7 @@ def _read_sql(vendor: str) -> str:
         f"{_POINT.columns('p')}, "
         f"(SELECT {codes} FROM {assignments} ra JOIN {roles} r ON r.id = ra.role_id "
         f"WHERE ra.user_id = %s), "
-        f"{latest_versions_sql(vendor, 'k.organisation_id', 'k.id')} "
+        f"{rules_version_sql(vendor, 'k.organisation_id', 'k.id')} "
         f"FROM {q(Case._meta.db_table)} c "
         f"JOIN {q(Contract._meta.db_table)} k ON k.id = c.contract_id "
         f"JOIN {q(Debtor._meta.db_table)} d ON d.id = c.debtor_id "
@@ -338,7 +338,7 @@ def _read(
     ):
         # The same answer ``User.role_codes`` would query for (it is memoised per request).
         actor.__dict__["role_codes"] = frozenset(filter(None, (row[i] or "").split(",")))
-    return case, point, rules_from_latest(contract, row[i + 1]), counted
+    return case, point, rules_in_memo(vendor, contract, row[i + 1]), counted
 
 
 # --- evaluation -------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""The gate reads a contract's rules from one SQL value (``latest_versions_sql``) and stacks
-them in ``rules_from_latest``: it must answer exactly as ``effective_rules`` does, for every
-stack, and never from a stale memo when a profile gains a version."""
+"""The gate and the queue find a contract's rules in a per-process memo: on SQLite by the
+newest versions themselves (``latest_versions_sql`` → ``rules_from_latest``), on PostgreSQL
+by a stamp of the organisation's versions (``versions_stamp_sql`` → ``rules_at_stamp``). Both
+must answer exactly as ``effective_rules`` does, for every stack, and never from a stale memo
+when a profile gains a version."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from recoup.clients.models import Contract
@@ -15,8 +17,10 @@ from recoup.compliance.models import ComplianceProfile, ProfileVersion
 from recoup.compliance.selectors import (
     effective_rules,
     latest_versions_sql,
+    rules_at_stamp,
     rules_for_contracts,
     rules_from_latest,
+    versions_stamp_sql,
 )
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +143,86 @@ def test_several_contracts_rules_are_read_in_one_query(world):
     assert found[world.contract_a.pk].get("window_start") == "09:30"
     assert found[world.contract_b.pk].get("window_start") != "09:30"
     assert rules_for_contracts([]) == {}
+
+
+pg_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's stamp")
+
+
+def stamp_of(contract: Contract) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {versions_stamp_sql('%s')}", [contract.organisation_id])
+        row = cursor.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pg_only
+@pytest.mark.parametrize(
+    "stack", ["cn-default", "us-federal,us-ma", "", "cn-nowhere", "cn-default, cn-nowhere"]
+)
+def test_the_stamped_memo_stacks_as_effective_rules_does(world, stack):
+    contract = world.contract_a
+    contract.compliance_profile = stack
+    contract.save(update_fields=["compliance_profile"])
+    contract = Contract.objects.get(pk=contract.pk)
+    first = rules_at_stamp(contract, stamp_of(contract))
+    with CaptureQueriesContext(connection) as captured:
+        again = rules_at_stamp(contract, stamp_of(contract))
+    assert len(captured.captured_queries) == 1  # the stamp; the rules come from the memo
+    assert first == again == effective_rules(contract)
+
+
+@pg_only
+def test_a_new_version_changes_the_stamp_and_is_in_force_at_once(world):
+    contract = Contract.objects.get(pk=world.contract_a.pk)
+    before_stamp = stamp_of(contract)
+    before = rules_at_stamp(contract, before_stamp)
+    assert before.get("max_conversations_per_debtor_per_day") == 3
+    profile = ComplianceProfile.objects.get(organisation=world.org, code="cn-default")
+    new_version(profile, max_conversations_per_debtor_per_day=2)
+    after_stamp = stamp_of(contract)
+    assert after_stamp != before_stamp
+    after = rules_at_stamp(contract, after_stamp)
+    assert after == effective_rules(contract)
+    assert after.get("max_conversations_per_debtor_per_day") == 2
+    # the override of the contract is a new version too
+    override(contract, window_start="09:30")
+    assert rules_at_stamp(contract, stamp_of(contract)).get("window_start") == "09:30"
+
+
+@pg_only
+def test_a_version_rolled_back_never_shares_a_stamp_with_a_later_one(world):
+    """A transaction that added a version and read rules with it, then rolled back, left a
+    memo entry; the next committed version must stamp differently (sequences do not give a
+    number twice), or the memo would answer with the rolled-back parameters."""
+    contract = Contract.objects.get(pk=world.contract_a.pk)
+    profile = ComplianceProfile.objects.get(organisation=world.org, code="cn-default")
+    seen: dict[str, Any] = {}
+
+    def add_read_and_fail() -> None:
+        with transaction.atomic():
+            new_version(profile, max_conversations_per_debtor_per_day=1)
+            seen["stamp"] = stamp_of(contract)
+            seen["rules"] = rules_at_stamp(contract, seen["stamp"])
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        add_read_and_fail()
+    inside = seen["stamp"]
+    assert seen["rules"].get("max_conversations_per_debtor_per_day") == 1
+    new_version(profile, max_conversations_per_debtor_per_day=2)
+    later = stamp_of(contract)
+    assert later != inside
+    assert rules_at_stamp(contract, later).get("max_conversations_per_debtor_per_day") == 2
+
+
+@pg_only
+def test_another_organisations_versions_leave_the_stamp_alone(world):
+    before = stamp_of(world.contract_a)
+    profile, _ = ComplianceProfile.objects.get_or_create(
+        organisation=world.rival,
+        code="cn-default",
+        defaults={"name": "CN", "jurisdiction": ComplianceProfile.Jurisdiction.CN},
+    )
+    new_version(profile, max_conversations_per_debtor_per_day=1)
+    assert stamp_of(world.contract_a) == before
