@@ -306,7 +306,10 @@ def _apply_to_case(case: Case, attempt: ContactAttempt, data: AttemptInput, at: 
         _move(case, "collecting")
     case.last_attempt_at = max(case.last_attempt_at or attempt.started_at, attempt.started_at)
     if attempt.debtor_conversation:
-        case.last_conversation_at = attempt.started_at
+        # a dialer may report calls out of order: keep the latest conversation
+        case.last_conversation_at = max(
+            case.last_conversation_at or attempt.started_at, attempt.started_at
+        )
         case.lost_contact_since = None
     elif (
         case.lost_contact_since is None

@@ -362,3 +362,27 @@ def test_a_supervisor_maps_results_to_the_client_s_codes(world, client, login, a
 
     attempt = call(world.people["ada"], world.cases["ada_case"], MONDAY_10, "debtor")
     assert client_code_for(attempt) == "C01"
+
+
+def test_a_conversation_reported_late_does_not_move_the_last_conversation_back(world):
+    """A dialer reports the 10:30 call before the 10:00 one: the case's last conversation
+    (and last attempt) stay at 10:30."""
+    from recoup.contact.services import AttemptInput, attempt_record
+    from recoup.contact.tests.helpers import ask, bj
+
+    ada, case = world.people["ada"], world.cases["ada_case"]
+    first = ask(ada, case, bj(2026, 11, 23, 10, 0))
+    second = ask(ada, case, bj(2026, 11, 23, 10, 30))
+    assert first.allowed
+    assert second.allowed
+    with time_machine.travel(bj(2026, 11, 23, 10, 40), tick=False):
+        for decision, at in ((second, bj(2026, 11, 23, 10, 30)), (first, bj(2026, 11, 23, 10, 0))):
+            assert decision.record is not None
+            attempt_record(
+                actor=ada,
+                decision=decision.record,
+                data=AttemptInput(result="debtor", started_at=at),
+            )
+    case.refresh_from_db()
+    assert case.last_conversation_at == bj(2026, 11, 23, 10, 30)
+    assert case.last_attempt_at == bj(2026, 11, 23, 10, 30)
