@@ -214,8 +214,8 @@ def precheck(request: ContactRequest) -> Decision:
 def _read_sql(vendor: str) -> str:
     """The decision's one read: the case, its contract and debtor (the debtor's row locked),
     whether a hold is active, the contact point, the actor's roles, and what finds the
-    contract's stacked rules in the memo (``rules_version_sql``). Written
-    by hand: building it with the ORM cost more than running it (bench/gate.py)."""
+    contract's stacked rules in the memo (``rules_version_sql``). Written by hand: building
+    it with the ORM cost more than running it (bench/gate.py)."""
     q = connection.ops.quote_name
     hold = Hold._meta.db_table
     assignments = RoleAssignment._meta.db_table

@@ -236,7 +236,8 @@ def _prepared_cursor_class() -> type:
     import psycopg  # only here: a SQLite-only install never calls this
 
     class Prepared(psycopg.Cursor):
-        """Every statement prepared (Django turns psycopg's automatic preparing off)."""
+        """Prepares every statement it runs: psycopg prepares only statements that ask
+        (the database URL's ``prepare_threshold`` keeps it from doing so on its own)."""
 
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
             kwargs["prepare"] = True
