@@ -164,6 +164,7 @@ def _create_job(
             encoding=upload.encoding or None,
             sheet=upload.sheet or None,
             limits=read_limits(),
+            head=True,
         ) as table:
             headers = table.headers
             detected = table.encoding or ""

@@ -112,6 +112,7 @@ def _preview(job: ImportJob, headers: list[str]) -> list[list[str]]:
         encoding=job.encoding or None,
         sheet=job.sheet or None,
         limits=services.read_limits(),
+        head=True,
     ) as table:
         frame: pl.DataFrame = table.preview(PREVIEW_ROWS)
     personal = {h for h, f in job.columns.items() if f in PERSONAL_FIELDS}

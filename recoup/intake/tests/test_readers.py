@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -705,3 +706,142 @@ def test_every_message_renders_in_chinese_with_its_parameters() -> None:
         error = ReadError(code, **params)  # type: ignore[arg-type]
         assert error.message().strip()
         assert "%(" not in error.message()
+
+
+# --- head=True: the upload and mapping pages read only an XLSX's first rows ---------------
+
+
+def _head_and_whole(path: Path, **kwargs: object) -> tuple[TableFile, TableFile]:
+    return open_table(path, head=True, **kwargs), open_table(path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_xlsx_head_gives_the_same_headers_and_preview_as_the_whole_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 5)
+    rows: list[list[object]] = [["姓名", "卡号", "逾期日期", "欠款"]]
+    rows += [[f"张{i}", f"00{i:014d}", dt.date(2026, 1, 1 + i % 28), 1000.5 + i] for i in range(40)]
+    path = xlsx_file(tmp_path, {"委案": rows, "备注": [["x"], *([str(i)] for i in range(50))]})
+    head, whole = _head_and_whole(path)
+    with head, whole:
+        assert head.head is True
+        assert head.headers == whole.headers == ["姓名", "卡号", "逾期日期", "欠款"]
+        assert head.preview(3).equals(whole.preview(3))
+        assert head.preview(3).row(0) == (2, "张0", "0" * 16, "2026-01-01", "1000.5")
+        # The copy holds 5 rows of the sheet: the header and 4 data rows.
+        assert head.preview(20).height == 4
+        with pytest.raises(RuntimeError):
+            head.batches()
+
+
+def test_an_xlsx_head_of_a_named_sheet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 2)
+    path = xlsx_file(
+        tmp_path,
+        {"封面": [["说明"], ["a"], ["b"], ["c"]], "委案": [["姓名"], ["甲"], ["乙"], ["丙"]]},
+    )
+    with open_table(path, head=True, sheet="委案") as table:
+        assert table.head is True
+        assert table.sheet_name == "委案"
+        assert table.preview(5).rows() == [(2, "甲")]
+
+
+def test_a_short_xlsx_is_read_whole_even_for_its_head(tmp_path: Path) -> None:
+    path = xlsx_file(tmp_path, {"s": [["姓名"], ["张三"], ["李四"]]})
+    with open_table(path, head=True) as table:
+        assert table.head is False  # nothing to cut: the original is parsed
+        assert table.preview().rows() == [(2, "张三"), (3, "李四")]
+
+
+def test_an_xlsx_head_with_only_blank_rows_looks_at_the_whole_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data far below the header is still found: no false "header only"."""
+    monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 3)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["姓名", "卡号"])
+    for row in range(2, 10):  # blank rows that still have a <row> element (styled)
+        sheet.cell(row=row, column=1).number_format = "@"
+    sheet.append(["张三", "001"])
+    path = tmp_path / "gap.xlsx"
+    workbook.save(path)
+    with open_table(path, head=True) as table:
+        assert table.head is False
+        assert table.preview().rows() == [(10, "张三", "001")]
+    blank = openpyxl.Workbook()
+    for row in range(1, 10):
+        blank.active.cell(row=row, column=1).number_format = "@"
+    blank.active.cell(row=12, column=1, value="姓名")
+    blank.active.cell(row=13, column=1, value="张三")
+    blank.save(tmp_path / "late-header.xlsx")
+    with open_table(tmp_path / "late-header.xlsx", head=True) as table:
+        assert table.headers == ["姓名"]
+        assert table.preview().rows() == [(13, "张三")]
+
+
+def test_an_xlsx_head_reads_a_sheet_written_with_a_namespace_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some generators write <x:row> (a prefixed default namespace)."""
+    monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 3)
+    plain = xlsx_file(tmp_path, {"s": [["姓名"], *([f"人{i}"] for i in range(10))]})
+    path = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                text = re.sub(r"<(/?)(?!\?)([A-Za-z]+)", r"<\1x:\2", text)
+                text = text.replace('xmlns="', 'xmlns:x="')
+                data = text.encode()
+            target.writestr(member, data)
+    head, whole = _head_and_whole(path)
+    with head, whole:
+        assert head.head is True
+        assert head.preview(20).rows() == [(2, "人0"), (3, "人1")]
+        assert whole.preview(2).rows() == [(2, "人0"), (3, "人1")]
+
+
+def test_an_xlsx_head_is_fast_on_a_large_sheet(tmp_path: Path) -> None:
+    """Not a timing: the copy the head is parsed from holds XLSX_HEAD_ROWS rows, however
+    long the sheet."""
+    rows = [["序号"], *([str(i)] for i in range(readers.XLSX_HEAD_ROWS + 500))]
+    path = xlsx_file(tmp_path, {"s": rows})
+    with zipfile.ZipFile(path) as archive:
+        part = readers._sheet_part(archive, "s")
+        assert part == "xl/worksheets/sheet1.xml"
+        head = readers._xml_head(archive, part, readers.XLSX_HEAD_ROWS)
+    assert head is not None
+    assert head.count(b"<row") == readers.XLSX_HEAD_ROWS
+    assert head.endswith(b"</sheetData></worksheet>")
+
+
+def test_an_xlsx_head_refuses_a_zip_lying_about_its_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 1)
+    base = xlsx_file(tmp_path, {"s": [["姓名"], ["张三"], ["李四"]]})
+    path = tmp_path / "lie.xlsx"
+    sheet_name = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == sheet_name:
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (4 << 20))
+            out.writestr(info.filename, data)
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo(sheet_name)
+        central = archive.start_dir
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<I", raw, member.header_offset + 22, 1000)
+    while True:
+        name_length = struct.unpack_from("<H", raw, central + 28)[0]
+        if raw[central + 46 : central + 46 + name_length] == sheet_name.encode():
+            struct.pack_into("<I", raw, central + 24, 1000)
+            break
+        central = raw.index(b"PK\x01\x02", central + 4)
+    path.write_bytes(raw)
+    with pytest.raises(ReadError) as excinfo:
+        open_table(path, head=True)
+    assert_error(excinfo, "not_a_table")
