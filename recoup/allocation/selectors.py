@@ -23,6 +23,7 @@ from recoup.cases.models import Case
 from recoup.cases.permissions import cases_user_can
 from recoup.clients.models import Contract
 from recoup.core.clock import now
+from recoup.core.clock import today as local_today
 from recoup.core.exceptions import NotFound
 
 
@@ -162,7 +163,7 @@ def collectors_for_allocator(user: User) -> list[tuple[User, str]]:
     )
     if not user.has_role(Role.Code.HQ) and user.unit_id is not None:
         people = people.filter(unit_id=user.unit_id)
-    today = now().date()
+    today = local_today()
     return [(p, ineligible_reason(p, today)) for p in people]
 
 

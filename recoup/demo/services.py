@@ -31,6 +31,7 @@ from recoup.cases.services import (
 from recoup.clients.models import Batch, Client, ClientUser, Contract
 from recoup.contact.models import ContactAttempt, ContactDecision, Promise
 from recoup.core.clock import now
+from recoup.core.clock import today as local_today
 from recoup.core.db import refresh_planner_statistics
 from recoup.demo.synthetic import PersonFactory
 from recoup.money.models import Payment, PlanInstalment, Reduction, RepaymentPlan
@@ -466,7 +467,7 @@ def demo_seed(*, cases: int = 5000, seed: int = 2026, password: str = DEMO_PASSW
             organisation=org, name="乙消费金融公司", code="bank-b", liaison_phone="021-00000000"
         ),
     }
-    today = now().date()
+    today = local_today()
     contracts = {
         "bank-a": Contract.objects.create(
             organisation=org,

@@ -127,11 +127,11 @@ def stage_incremental(
     job: ImportJob, *, path: Any, limits: ReadLimits, progress: Callable[[Counters], None]
 ) -> Counters:
     """Phase 1 for incremental files: normalise, report bad rows, write ``IncrementalRow``s."""
-    from recoup.core.clock import now
+    from recoup.core.clock import today as local_today
 
     f2h = {f: h for h, f in job.columns.items() if f not in (CUSTOM, IGNORE)}
     required = {f.name for f in fields_for(job.kind) if f.required}
-    today = now().date()
+    today = local_today()
     sealer = Sealer()
     counters = Counters()
     table_name = staged_table(job)

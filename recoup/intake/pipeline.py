@@ -31,7 +31,7 @@ from django.db import transaction
 
 from recoup.cases.models import Case
 from recoup.core.bulk import insert_rows
-from recoup.core.clock import now
+from recoup.core.clock import today as local_today
 from recoup.core.crypto import NONCE_BYTES, Sealer
 from recoup.core.db import gc_paused
 from recoup.core.uids import OrderedUids
@@ -265,7 +265,7 @@ def stage_cases(
 def _stage_table(job: ImportJob, table: Any, progress: Callable[[Counters], None]) -> Counters:
     f2h = {f: h for h, f in job.columns.items() if f not in (CUSTOM, IGNORE)}
     custom_headers = [h for h, f in job.columns.items() if f == CUSTOM and h in table.headers]
-    today = now().date()
+    today = local_today()
     sealer = Sealer()
     counters = Counters()
     org = job.organisation_id

@@ -294,6 +294,11 @@ class Model:
         # A wrong person on the debtor's own number makes it invalid; on a relative's, not.
         if result == "invalid" or (result == "wrong_person" and grant.role == "debtor"):
             self.invalid.add(grant.point)
+        elif result == "debtor":
+            # Reaching the debtor on it proves the number works: a call granted before
+            # another call's "invalid" was reported may still reach them (the last report
+            # wins, as in the product).
+            self.invalid.discard(grant.point)
         # Reaching the debtor ends 失联; a failed attempt that leaves them unreachable starts it.
         if self.attempts[-1].debtor_conversation:
             self.lost = False
@@ -485,6 +490,14 @@ def _lost_contact(run: Run, known: list[ContactAttempt]) -> bool:
     steps=[
         _dial(22 * 3600 - 1, "own", "debtor", repeat=2, gap=1),
         _dial(86400 + 8 * 3600, "own", "debtor"),
+    ]
+)
+@example(  # a call started a second later reaches the debtor after another call's "invalid":
+    # the number works again (the last report wins)
+    steps=[
+        _dial(8 * 3600, "own", "debtor", repeat=1, start_delay=0, gap=0),
+        _dial(8 * 3600, "own", "debtor", repeat=1, start_delay=1, gap=0),
+        _dial(8 * 3600, "own", "invalid", repeat=2, start_delay=0, gap=1),
     ]
 )
 @given(steps=st.lists(_steps(_moment_cn(), CN_ACTORS), min_size=1, max_size=20))

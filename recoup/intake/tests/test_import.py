@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from recoup.audit.models import AuditEvent
 from recoup.cases.models import Case, ContactPoint, Debtor, Hold
@@ -12,7 +16,7 @@ from recoup.clients.models import Batch
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.intake import services, switchover
 from recoup.intake.models import ImportIssue, ImportJob, QuarantinedRow, StagedCase
-from recoup.intake.tests.conftest import row
+from recoup.intake.tests.conftest import HEADERS, row
 from tests.fixtures import make_id_number
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +243,6 @@ def test_a_missing_required_column_blocks_the_import_with_a_reason(world, bank_f
     ],
 )
 def test_unreadable_files_are_refused_and_nothing_is_stored(world, content, code):
-    import io
 
     batches = Batch.objects.count()
     with pytest.raises(RecoupError) as err:
@@ -307,3 +310,15 @@ def test_an_xlsx_file_imports_like_a_csv(world, tmp_path):
     case = Case.objects.get(batch_id=job.batch_id, client_case_number="N00001")
     assert case.principal == Decimal("10000.50")
     assert case.overdue_days == 45
+
+
+def test_overdue_since_today_is_not_in_the_future_just_after_midnight_in_china(world, bank_file):
+    headers = [h if h != "逾期天数" else "逾期日期" for h in HEADERS]
+    line = row(1)
+    line[headers.index("逾期日期")] = "2026-11-24"
+    just_after_midnight = datetime(2026, 11, 24, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(just_after_midnight, tick=False):
+        job = run(world, upload(world, bank_file([line], headers=headers)))
+    assert job.status == "succeeded", job.error_message
+    assert job.rows_invalid == 0
+    assert Case.objects.get(client_case_number="N00001").overdue_days == 0

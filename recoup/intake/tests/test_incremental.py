@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.apps import apps
 
 from recoup.cases.models import Case
@@ -162,3 +164,20 @@ def test_a_bad_amount_in_a_balance_file_changes_nothing_under_the_reject_policy(
     assert job.status == "rejected"
     assert Case.objects.get(pk=world.cases["ada_case"].pk).total_owed == Decimal("10573.45")
     assert not IncrementalRow.objects.filter(job=job).exists()
+
+
+def test_a_repayment_made_today_is_accepted_just_after_midnight_in_china(world):
+    """At 00:30 in Beijing the UTC date is still yesterday: a payment dated today (local) is
+    not "in the future". (A browser test failed every night from 00:00 to 08:00.)"""
+    Payment = apps.get_model("money", "Payment")
+    just_after_midnight = datetime(2026, 11, 24, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(just_after_midnight, tick=False):
+        job = run_file(
+            world,
+            "repayments",
+            REPAY_HEADERS,
+            [["TX-N1", "A0001", "", "", "300.00", "2026-11-24", ""]],
+        )
+    assert job.status == "succeeded", job.error_message
+    assert not ImportIssue.objects.filter(job=job, code="date_in_future").exists()
+    assert Payment.objects.get(transaction_id="TX-N1").paid_on.isoformat() == "2026-11-24"
