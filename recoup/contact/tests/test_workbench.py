@@ -386,3 +386,41 @@ def test_a_conversation_reported_late_does_not_move_the_last_conversation_back(w
     case.refresh_from_db()
     assert case.last_conversation_at == bj(2026, 11, 23, 10, 30)
     assert case.last_attempt_at == bj(2026, 11, 23, 10, 30)
+
+
+def test_contact_daily_reports_contact_points_naming_no_debtor(world):
+    """The contact point's debtor key has no database check (import speed, ADR 0008): the
+    daily run is the check, and deleting a debtor through the application still removes
+    its contact points."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    from recoup.cases.models import ContactPoint, Debtor
+
+    call_command("contact_daily", "--today", "2026-11-23", stdout=StringIO(), stderr=StringIO())
+    point = ContactPoint.objects.filter(debtor=world.cases["ada_case"].debtor).first()
+    assert point is not None
+    missing = (Debtor.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_contactpoint SET debtor_id = %s WHERE id = %s", [missing, point.pk]
+        )
+    err = StringIO()
+    with pytest.raises(CommandError, match="1 contact point"):
+        call_command("contact_daily", "--today", "2026-11-23", stdout=StringIO(), stderr=err)
+    assert f"contact point {point.pk} names a debtor that does not exist" in err.getvalue()
+
+
+def test_deleting_a_debtor_deletes_its_contact_points(world):
+    from recoup.cases.models import ContactPoint, Debtor
+
+    debtor = Debtor.objects.create(
+        organisation=world.org, id_number_bidx="x" * 32, name_bidx="y" * 32, pii=b"", pii_key_id="k"
+    )
+    ContactPoint.objects.create(
+        organisation=world.org, debtor=debtor, kind="phone", sealed=b"", pii_key_id="k"
+    )
+    debtor.delete()
+    assert not ContactPoint.objects.filter(debtor_id=debtor.pk).exists()

@@ -3,7 +3,10 @@
 - open promises whose date has passed unpaid become broken; two broken promises put the case
   in intensive follow-up (SPEC §3 step 7);
 - recordings past their retention are purged, each with an audited purge record (never one
-  inside its retention: COMPLIANCE.md CN-5, US-12).
+  inside its retention: COMPLIANCE.md CN-5, US-12);
+- contact points are checked to name a debtor that exists (their foreign key has no
+  database check, for import speed: ADR 0008): any finding is printed and the command exits
+  non-zero, for the operator to look at.
 
 The queue itself shows promises due today, follow-ups that have come, lost-contact cases
 whose information repair is late and calls not recorded the same day, from the data, so
@@ -17,11 +20,12 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recoup.contact.recordings import recording_purge_expired
 from recoup.contact.services import promises_mark_broken
 from recoup.core.clock import now
+from recoup.core.db import dangling_keys
 
 
 class Command(BaseCommand):
@@ -37,3 +41,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{today}: {broken} promise(s) marked broken, {purged} recording(s) purged"
         )
+        orphans = dangling_keys("cases_contactpoint", "debtor_id", "cases_debtor", limit=20)
+        for point_id in orphans:
+            self.stderr.write(f"contact point {point_id} names a debtor that does not exist")
+        if orphans:
+            raise CommandError(f"{len(orphans)} contact point(s) name no existing debtor")
