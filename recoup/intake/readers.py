@@ -816,6 +816,11 @@ def _cell_text(value: object) -> str:
 
 
 def _float_text(value: float) -> str:
+    text = repr(value)  # the shortest digits that round-trip
+    if "e" not in text and "n" not in text:  # positional (not 1e+16, 1e-05, inf or nan)
+        if value == 0:
+            return "0"
+        return text[:-2] if text.endswith(".0") else text
     if value != value or value in (float("inf"), float("-inf")):
         return repr(value)  # not storable in XLSX; kept recognisable rather than crashing
     if value == 0:

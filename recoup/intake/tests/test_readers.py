@@ -8,6 +8,7 @@ import os
 import re
 import struct
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -845,3 +846,26 @@ def test_an_xlsx_head_refuses_a_zip_lying_about_its_sizes(
     with pytest.raises(ReadError) as excinfo:
         open_table(path, head=True)
     assert_error(excinfo, "not_a_table")
+
+
+def _float_text_reference(value: float) -> str:
+    """The definition: the shortest round-trip digits, written positionally."""
+    if value == 0:
+        return "0"
+    digits = Decimal(repr(value))
+    if value.is_integer():
+        digits = digits.to_integral_value()
+    return format(digits, "f")
+
+
+def test_xlsx_numbers_become_the_same_text_by_the_fast_path() -> None:
+    import random
+
+    rng = random.Random(20261123)
+    values = [0.0, -0.0, 1.0, -1.0, 0.1, 1e-05, 1.5e-07, 1e15, 1e16, 123456789012345.6]
+    values += [9999999999999998.0, 6225880012345678.0, 1.234567890123457e19, 2.0**53]
+    values += [round(rng.uniform(-1e6, 1e7), rng.randint(0, 4)) for _ in range(5000)]
+    values += [rng.uniform(-1, 1) * 10 ** rng.randint(-12, 22) for _ in range(5000)]
+    values += [float(rng.randint(0, 10**17)) for _ in range(2000)]
+    for value in values:
+        assert readers._float_text(value) == _float_text_reference(value), value
