@@ -650,16 +650,17 @@ def test_a_zip_bomb_is_refused_before_parsing(tmp_path: Path) -> None:
     assert int(error.params["ratio"]) > 200
 
 
-def test_a_zip_lying_about_its_sizes_is_not_a_table(tmp_path: Path) -> None:
-    # A member declared small that inflates to 16 MB: the zip reader under calamine refuses it.
-    base = xlsx_file(tmp_path, {"s": [["姓名"], ["张三"]]})
+def lying_xlsx(tmp_path: Path, rows: list[list[object]], *, padding: int) -> Path:
+    """A workbook whose sheet inflates to ``padding`` bytes more than the 1,000 it declares
+    (local header and central directory both lie)."""
+    base = xlsx_file(tmp_path, {"s": rows})
     path = tmp_path / "lie.xlsx"
     sheet_name = "xl/worksheets/sheet1.xml"
     with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == sheet_name:
-                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (16 << 20))
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * padding)
             out.writestr(info.filename, data)
     with zipfile.ZipFile(path) as archive:
         member = archive.getinfo(sheet_name)
@@ -675,6 +676,12 @@ def test_a_zip_lying_about_its_sizes_is_not_a_table(tmp_path: Path) -> None:
     path.write_bytes(raw)
     with zipfile.ZipFile(path) as archive:
         assert archive.getinfo(sheet_name).file_size == 1000
+    return path
+
+
+def test_a_zip_lying_about_its_sizes_is_not_a_table(tmp_path: Path) -> None:
+    # A member declared small that inflates to 16 MB: the zip reader under calamine refuses it.
+    path = lying_xlsx(tmp_path, [["姓名"], ["张三"]], padding=16 << 20)
     with pytest.raises(ReadError) as excinfo:
         open_table(path)
     assert_error(excinfo, "not_a_table")
@@ -822,27 +829,7 @@ def test_an_xlsx_head_refuses_a_zip_lying_about_its_sizes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(readers, "XLSX_HEAD_ROWS", 1)
-    base = xlsx_file(tmp_path, {"s": [["姓名"], ["张三"], ["李四"]]})
-    path = tmp_path / "lie.xlsx"
-    sheet_name = "xl/worksheets/sheet1.xml"
-    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename == sheet_name:
-                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (4 << 20))
-            out.writestr(info.filename, data)
-    with zipfile.ZipFile(path) as archive:
-        member = archive.getinfo(sheet_name)
-        central = archive.start_dir
-    raw = bytearray(path.read_bytes())
-    struct.pack_into("<I", raw, member.header_offset + 22, 1000)
-    while True:
-        name_length = struct.unpack_from("<H", raw, central + 28)[0]
-        if raw[central + 46 : central + 46 + name_length] == sheet_name.encode():
-            struct.pack_into("<I", raw, central + 24, 1000)
-            break
-        central = raw.index(b"PK\x01\x02", central + 4)
-    path.write_bytes(raw)
+    path = lying_xlsx(tmp_path, [["姓名"], ["张三"], ["李四"]], padding=4 << 20)
     with pytest.raises(ReadError) as excinfo:
         open_table(path, head=True)
     assert_error(excinfo, "not_a_table")
