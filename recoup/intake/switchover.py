@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from recoup.core.db import analyze_tables, execute
+from recoup.core.db import analyze_tables, execute, sqlite_indexes_rebuilt
 from recoup.intake.models import ImportJob
 from recoup.workdays.calendar import deadline, local_date
 
@@ -164,6 +164,36 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         "sealed, pii_key_id, value_bidx, validity, source, refused_contact, created_at, "
         "updated_at) "
     )
+    # A file that brings more contact points than are stored has SQLite build the random
+    # blind-index index once, sorted, instead of inserting millions of entries at random.
+    rebuild = connection.vendor == "sqlite" and _outnumbers_stored(job)
+    with sqlite_indexes_rebuilt("cases_contactpoint", ["contact_org_bidx"], when=rebuild):
+        _insert_new_debtors_contact_points(columns, org, ts, false, job)
+    _insert_other_contact_points(columns, org, ts, false, job)  # needs that index
+    _exec(
+        "INSERT INTO cases_hold (organisation_id, case_id, reason, note, set_by_id, created_at, "
+        "updated_at) "
+        "SELECT %s, c.id, 'stop_list', s.hold_reason, %s, %s, %s "
+        f"FROM {S} s JOIN cases_case c ON c.contract_id = %s "
+        "AND c.client_case_number = s.client_case_number "
+        "WHERE s.job_id = %s AND s.state = 'held'",
+        [org, actor_id, ts, ts, contract, job.pk],
+    )
+    return loaded
+
+
+def _outnumbers_stored(job: ImportJob) -> bool:
+    """Whether the job's staged contact points outnumber the contact points stored."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {C} WHERE job_id = %s", [job.pk])
+        incoming = int(cursor.fetchone()[0])
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM cases_contactpoint")
+        return incoming > int(cursor.fetchone()[0])  # the largest id: at least the row count
+
+
+def _insert_new_debtors_contact_points(
+    columns: str, org: int, ts: Any, false: str, job: ImportJob
+) -> None:
     _exec(
         columns + "SELECT %s, d.id, c.uid, c.kind, c.role, c.label, c.sealed, c.key_id, "
         f"c.value_bidx, 'unknown', 'client', {false}, %s, %s "
@@ -172,6 +202,11 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         f"WHERE c.job_id = %s AND s.state IN {LOADABLE} AND d.uid = s.debtor_uid",
         [org, ts, ts, org, job.pk],
     )
+
+
+def _insert_other_contact_points(
+    columns: str, org: int, ts: Any, false: str, job: ImportJob
+) -> None:
     _exec(
         columns + "SELECT %s, x.did, x.uid, x.kind, x.role, x.label, x.sealed, x.key_id, "
         f"x.value_bidx, 'unknown', 'client', {false}, %s, %s FROM ("
@@ -188,16 +223,6 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
         "  AND e.debtor_id = x.did AND e.value_bidx = x.value_bidx AND e.role = x.role))",
         [org, ts, ts, org, job.pk, org],
     )
-    _exec(
-        "INSERT INTO cases_hold (organisation_id, case_id, reason, note, set_by_id, created_at, "
-        "updated_at) "
-        "SELECT %s, c.id, 'stop_list', s.hold_reason, %s, %s, %s "
-        f"FROM {S} s JOIN cases_case c ON c.contract_id = %s "
-        "AND c.client_case_number = s.client_case_number "
-        "WHERE s.job_id = %s AND s.state = 'held'",
-        [org, actor_id, ts, ts, contract, job.pk],
-    )
-    return loaded
 
 
 def clear_staging(job: ImportJob) -> None:

@@ -322,3 +322,23 @@ def test_overdue_since_today_is_not_in_the_future_just_after_midnight_in_china(w
     assert job.status == "succeeded", job.error_message
     assert job.rows_invalid == 0
     assert Case.objects.get(client_case_number="N00001").overdue_days == 0
+
+
+def test_the_contact_blind_index_is_rebuilt_whole_after_a_large_first_file(world, bank_file):
+    """On SQLite a file bringing more contact points than are stored rebuilds the random
+    (organisation, blind index) index once, and it is there afterwards, the same."""
+    from django.db import connection
+
+    def index_sql():
+        if connection.vendor != "sqlite":
+            return "n/a"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'contact_org_bidx'")
+            return cursor.fetchone()[0]
+
+    before = index_sql()
+    ContactPoint.objects.all().delete()  # the file's contact points outnumber the stored ones
+    job = run(world, upload(world, bank_file([row(n, serial=500 + n) for n in range(1, 6)])))
+    assert job.status == "succeeded", job.error_message
+    assert index_sql() == before
+    assert ContactPoint.objects.filter(organisation=world.org).count() >= 10
