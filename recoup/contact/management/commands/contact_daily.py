@@ -15,16 +15,14 @@ nothing else needs a batch job.
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recoup.contact.recordings import recording_purge_expired
 from recoup.contact.services import promises_mark_broken
-from recoup.core.clock import now
+from recoup.core.clock import today as local_today
 from recoup.core.db import dangling_keys
 
 
@@ -35,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--today", type=date.fromisoformat, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        today = options["today"] or now().astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+        today = options["today"] or local_today()
         broken = promises_mark_broken(today=today)
         purged = recording_purge_expired(today=today)
         self.stdout.write(
