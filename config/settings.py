@@ -211,6 +211,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Intake limits (a bank file larger than this, or with more rows, is refused with a message).
 RECOUP_IMPORT_MAX_BYTES = env_int("RECOUP_IMPORT_MAX_MB", 1024) * (1 << 20)
 RECOUP_IMPORT_MAX_ROWS = env_int("RECOUP_IMPORT_MAX_ROWS", 2_000_000)
+# Processes that stage one large bank file (recoup.intake.parallel): 2 uses a second core for
+# files of 100,000 rows or more; 1 stages every file in the worker's own process.
+RECOUP_IMPORT_PROCESSES = env_int("RECOUP_IMPORT_PROCESSES", 2)
 # How long an allowed contact (a gate grant) holds its slot of the caps if its outcome is
 # never reported (a dialer that crashed mid-call): seconds.
 RECOUP_GATE_GRANT_SECONDS = env_int("RECOUP_GATE_GRANT_SECONDS", 180)

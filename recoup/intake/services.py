@@ -366,7 +366,8 @@ def import_run(*, job_id: int) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
     _reset(job)
     path = local_path(job)
-    ImportJob.objects.filter(pk=job.pk).update(rows_total=_estimate_rows(path))
+    job.rows_total = _estimate_rows(path)
+    ImportJob.objects.filter(pk=job.pk).update(rows_total=job.rows_total)
     if job.batch_id is not None:
         Batch.objects.filter(pk=job.batch_id, status__in=["received", "failed"]).update(
             status="importing"
