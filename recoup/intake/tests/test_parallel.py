@@ -87,10 +87,26 @@ def nothing_loaded(job: ImportJob) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("two_processes")
-def test_two_processes_load_what_one_would(world, bank_file, caplog):
+def test_two_processes_load_what_one_would(world, bank_file, caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="recoup.intake.parallel")
+    shown: list[int] = []
+    real_progress = services._progress
+
+    def recorded(job: ImportJob) -> Any:
+        save = real_progress(job)
+
+        def both(counters: Counters) -> None:
+            shown.append(counters.read)
+            save(counters)  # type: ignore[operator]
+
+        return both
+
+    monkeypatch.setattr(services, "_progress", recorded)
     job = upload(world, bank_file(bank_rows()))
     job = services.import_run(job_id=job.pk)
+    # The progress bar counts both processes' rows, and never goes back.
+    assert shown == sorted(shown)
+    assert shown[-1] == ROWS
     assert job.status == "succeeded", job.error_message
     assert (job.rows_read, job.rows_invalid, job.rows_duplicate) == (ROWS, 1, 1)
     assert job.rows_loaded == ROWS - 2
