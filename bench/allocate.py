@@ -54,9 +54,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DIR = ROOT / "var" / "bench"
 SQLITE_PATH = BENCH_DIR / "allocate.sqlite3"
+# Another PostgreSQL server (a tuned one, say) on this host: RECOUP_BENCH_PG_PORT=5433.
+PG_PORT = int(os.environ.get("RECOUP_BENCH_PG_PORT", "5432"))
 PG_DBNAME = "recoup_bench_alloc"
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DBNAME}"
+PG_ADMIN_URL = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+PG_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DBNAME}"
 
 parser = argparse.ArgumentParser(description="Allocation of open cases, preview + commit")
 parser.add_argument("--cases", type=int, default=1_000_000)

@@ -101,10 +101,12 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
 BENCH_DIR = ROOT / "var" / "bench"
+# Another PostgreSQL server (a tuned one, say) on this host: RECOUP_BENCH_PG_PORT=5433.
+PG_PORT = int(os.environ.get("RECOUP_BENCH_PG_PORT", "5432"))
 PG_DBNAME = "recoup_bench"
-PG_URL = f"postgres://postgres@127.0.0.1:5432/{PG_DBNAME}"
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_CONNINFO = f"host=127.0.0.1 port=5432 user=postgres dbname={PG_DBNAME}"
+PG_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DBNAME}"
+PG_ADMIN_URL = f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres"
+PG_CONNINFO = f"host=127.0.0.1 port={PG_PORT} user=postgres dbname={PG_DBNAME}"
 SQLITE_PATH = BENCH_DIR / "import_cases.sqlite3"
 SQLITE_FLOOR_PATH = BENCH_DIR / "import_cases_floor.sqlite3"
 MEDIA_ROOT = BENCH_DIR / "import_cases_media"
