@@ -257,11 +257,11 @@ def stage_cases(
 ) -> Counters:
     """Phase 1: read, normalise, seal and stage every row; report and quarantine bad ones.
 
-    A large file is staged by two processes, each taking every other batch
+    A large file is staged by two processes, each taking the batches it reaches first
     (``recoup.intake.parallel``); a small one, or one imported inside a transaction, by this
     process alone.
     """
-    from recoup.intake import parallel
+    from recoup.intake import parallel  # here: parallel imports this module
 
     if parallel.processes_for(_estimated_rows(job, path)) > 1:
         return parallel.stage_in_two(job, path=path, limits=limits, progress=progress)
