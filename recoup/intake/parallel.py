@@ -80,10 +80,9 @@ def stage_in_two(
     path: Path,
     limits: ReadLimits,
     progress: Callable[[Counters], None],
-    batch_rows: int | None = None,
 ) -> Counters:
     """Stage ``path`` together with a helper process; the counters of both."""
-    batch_rows = batch_rows or SHARED_BATCH_ROWS
+    batch_rows = SHARED_BATCH_ROWS
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe(duplex=False)
     next_free = ctx.Value("q", 0)

@@ -73,6 +73,13 @@ def two_processes(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "claimer", patient)
 
 
+def import_with_helper(world: Any, bank_file: Any, monkeypatch: Any, stand_in: Any) -> ImportJob:
+    """Import the large file with ``stand_in`` as the helper process's body."""
+    monkeypatch.setattr(stage_helper, "main", stand_in)
+    job = upload(world, bank_file(bank_rows()))
+    return services.import_run(job_id=job.pk)
+
+
 def no_helper_left() -> bool:
     return not [p for p in multiprocessing.active_children() if p.name.startswith("recoup-")]
 
@@ -138,9 +145,7 @@ def test_two_processes_load_what_one_would(world, bank_file, caplog, monkeypatch
 def test_a_failing_helper_fails_the_import_whole_and_a_retry_succeeds(
     world, bank_file, monkeypatch
 ):
-    monkeypatch.setattr(stage_helper, "main", parallel_helpers.fails_after_one_batch)
-    job = upload(world, bank_file(bank_rows()))
-    job = services.import_run(job_id=job.pk)
+    job = import_with_helper(world, bank_file, monkeypatch, parallel_helpers.fails_after_one_batch)
     assert job.status == "failed"
     assert job.error_code == "internal"
     assert "HelperFailed" in job.error_message
@@ -157,9 +162,7 @@ def test_a_failing_helper_fails_the_import_whole_and_a_retry_succeeds(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("two_processes")
 def test_a_file_the_helper_cannot_read_fails_with_the_reason(world, bank_file, monkeypatch):
-    monkeypatch.setattr(stage_helper, "main", parallel_helpers.cannot_read)
-    job = upload(world, bank_file(bank_rows()))
-    job = services.import_run(job_id=job.pk)
+    job = import_with_helper(world, bank_file, monkeypatch, parallel_helpers.cannot_read)
     assert job.status == "failed"
     assert job.error_code == "too_many_rows"
     assert "10" in job.error_message
@@ -170,9 +173,7 @@ def test_a_file_the_helper_cannot_read_fails_with_the_reason(world, bank_file, m
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("two_processes")
 def test_a_helper_that_vanishes_fails_the_import(world, bank_file, monkeypatch):
-    monkeypatch.setattr(stage_helper, "main", parallel_helpers.vanishes)
-    job = upload(world, bank_file(bank_rows()))
-    job = services.import_run(job_id=job.pk)
+    job = import_with_helper(world, bank_file, monkeypatch, parallel_helpers.vanishes)
     assert job.status == "failed"
     assert "HelperFailed" in job.error_message
     assert nothing_loaded(job)
