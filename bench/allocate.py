@@ -32,6 +32,11 @@ index maintenance as the commit (assignee_id is indexed, so no HOT update).
 
     .venv/bin/python bench/allocate.py --cases 1000000 --collectors 1000 --db postgres
     .venv/bin/python bench/allocate.py --cases 1000000 --collectors 1000
+
+``--reuse`` keeps the generated data (before the preview, with the floor's copy of the cases
+table) as a snapshot, ``var/bench/allocate-snapshot-….sqlite3`` or the PostgreSQL database
+``recoup_bench_alloc_snap_…``, and later runs with the same sizes, rules and seed start from
+it instead of generating the data again (2–3 minutes at 1M). Delete the snapshot by hand.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import math
 import os
 import pstats
 import random
+import shutil
 import statistics
 import sys
 import time
@@ -67,6 +73,12 @@ parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
 parser.add_argument("--seed", type=int, default=20261122)
 parser.add_argument("--profile", action="store_true", help="cProfile the preview (times inflate)")
 parser.add_argument(
+    "--reuse",
+    action="store_true",
+    help="keep the generated data as a snapshot (a SQLite file or a PostgreSQL template "
+    "database) and start from it when the same sizes, rules and seed run again",
+)
+parser.add_argument(
     "--rules",
     choices=["skills", "single"],
     default="skills",
@@ -81,20 +93,61 @@ os.environ["RECOUP_DATABASE_URL"] = (
 )
 
 
-def reset_database() -> None:
+SNAPSHOT_KEY = f"{ARGS.cases}_{ARGS.collectors}_{ARGS.rules}_{ARGS.seed}"
+SQLITE_SNAPSHOT = BENCH_DIR / f"allocate-snapshot-{SNAPSHOT_KEY}.sqlite3"
+PG_SNAPSHOT = f"recoup_bench_alloc_snap_{SNAPSHOT_KEY}"
+
+
+def reset_database() -> bool:
+    """A fresh database; True when it was restored from a ``--reuse`` snapshot."""
     if ARGS.db == "postgres":
         import psycopg
 
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME} WITH (FORCE)")
+            if (
+                ARGS.reuse
+                and conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [PG_SNAPSHOT]
+                ).fetchone()
+            ):
+                conn.execute(f"CREATE DATABASE {PG_DBNAME} TEMPLATE {PG_SNAPSHOT}")
+                return True
             conn.execute(f"CREATE DATABASE {PG_DBNAME}")
-    else:
-        BENCH_DIR.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(SQLITE_PATH) + suffix).unlink(missing_ok=True)
+        return False
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(SQLITE_PATH) + suffix).unlink(missing_ok=True)
+    if ARGS.reuse and SQLITE_SNAPSHOT.exists():
+        shutil.copyfile(SQLITE_SNAPSHOT, SQLITE_PATH)
+        return True
+    return False
 
 
-reset_database()
+def save_snapshot() -> None:
+    """After setup: the data as generated, for the next ``--reuse`` run."""
+    if ARGS.db == "sqlite":
+        import sqlite3
+
+        # SQLite's backup API: a consistent copy, whatever is still in the write-ahead log.
+        SQLITE_SNAPSHOT.unlink(missing_ok=True)
+        connection.ensure_connection()
+        target = sqlite3.connect(SQLITE_SNAPSHOT)
+        try:
+            connection.connection.backup(target)
+        finally:
+            target.close()
+        return
+    connection.close()
+    if ARGS.db == "postgres":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_SNAPSHOT}")
+            conn.execute(f"CREATE DATABASE {PG_SNAPSHOT} TEMPLATE {PG_DBNAME}")
+
+
+RESTORED = reset_database()
 
 import django  # noqa: E402
 
@@ -105,7 +158,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from recoup.accounts.models import Organisation, OrgUnit, Role, RoleAssignment, Team, User  # noqa: E402
 from recoup.allocation import services  # noqa: E402
-from recoup.allocation.models import CollectorProfile  # noqa: E402
+from recoup.allocation.models import CollectorProfile, RuleSet  # noqa: E402
 from recoup.allocation.services import RuleInput, TargetInput  # noqa: E402
 from recoup.cases.models import Case  # noqa: E402
 from recoup.clients.models import Contract  # noqa: E402
@@ -322,6 +375,17 @@ def setup() -> dict[str, Any]:
     return {"actor": actor, "rule_set": rule_set, "capacity": capacity, "org": org}
 
 
+def restored_context() -> dict[str, Any]:
+    """What ``setup`` returns, read back from a restored snapshot."""
+    org = Organisation.objects.get(code=DEMO_ORG_CODE)
+    return {
+        "actor": User.objects.get(organisation=org, username="hq"),
+        "rule_set": RuleSet.objects.get(organisation=org, name="bench"),
+        "capacity": math.ceil(ARGS.cases / ARGS.collectors * 1.2),
+        "org": org,
+    }
+
+
 def _copy_cases_table() -> None:
     """bench_cases: the cases as they were before the commit, with every index cases_case has."""
     with connection.cursor() as cursor:
@@ -385,9 +449,15 @@ def main() -> None:
         f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus)"
     )
     t = time.perf_counter()
-    ctx = setup()
-    print(f"setup (data generated and loaded): {time.perf_counter() - t:.1f} s")
-    _copy_cases_table()  # for the floor, before anything is assigned
+    if RESTORED:
+        ctx = restored_context()
+        print(f"setup (restored from the --reuse snapshot): {time.perf_counter() - t:.1f} s")
+    else:
+        ctx = setup()
+        print(f"setup (data generated and loaded): {time.perf_counter() - t:.1f} s")
+        _copy_cases_table()  # for the floor, before anything is assigned
+        if ARGS.reuse:
+            save_snapshot()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("CHECKPOINT")
@@ -398,7 +468,9 @@ def main() -> None:
     run = services.run_preview_rules(rule_set=ctx["rule_set"], actor=ctx["actor"])
     if profiler is not None:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats(
+            os.environ.get("BENCH_PROFILE_SORT", "cumulative")
+        ).print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "25")))
     t1 = time.perf_counter()
     run = services.run_commit(run=run, actor=ctx["actor"])
     t2 = time.perf_counter()

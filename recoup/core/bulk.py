@@ -8,6 +8,7 @@ Decimal, bytes, bool, None, date/datetime (aware, UTC) and uuid.UUID.
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -60,7 +61,75 @@ def insert_frame(table: str, frame: pl.DataFrame) -> int:
                 for start in range(0, len(data), 1 << 20):
                     copy.write(data[start : start + (1 << 20)])
         return frame.height
-    return insert_rows(table, frame.columns, frame.iter_rows())
+    return _insert_frame_sqlite(table, frame)
+
+
+# SQLite pays per value bound from Python (PERF.md: executemany, 1M rows ≈ 10 s), and a large
+# frame often repeats a few values in most of its columns (a run id, a reason, a team). Those
+# columns go once to a small table of their combinations; the rows carry the other columns and
+# a combination number, and one INSERT … SELECT joins them back (bench/allocate.py: the lines of
+# a 1M-case run, 16.4 s → see bench/RESULTS.md).
+ENCODE_MIN_ROWS = 20_000
+ENCODE_MAX_DISTINCT = 64  # a column with at most this many values is sent as combinations
+ENCODE_MAX_COMBINATIONS = 4096
+
+
+def _insert_frame_sqlite(table: str, frame: pl.DataFrame) -> int:
+    plain = frame.height < ENCODE_MIN_ROWS
+    repeated = [] if plain else [c for c in frame.columns if _distinct_at_most(frame[c])]
+    combinations = frame.select(repeated).unique(maintain_order=True) if repeated else None
+    if combinations is None or combinations.height > ENCODE_MAX_COMBINATIONS:
+        return insert_rows(table, frame.columns, frame.iter_rows())
+    varying = [c for c in frame.columns if c not in repeated]
+    combinations = combinations.with_row_index("_combination")
+    rows = frame.join(
+        combinations, on=repeated, how="left", nulls_equal=True, maintain_order="left"
+    )
+    suffix = uuid.uuid4().hex
+    combos_table, rows_table = f"_bulk_combinations_{suffix}", f"_bulk_rows_{suffix}"
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # Untyped columns: the values keep their type until the INSERT applies the target's.
+        cursor.execute(
+            f"CREATE TEMP TABLE {combos_table} (_combination INTEGER PRIMARY KEY, "
+            + ", ".join(f"c{i}" for i in range(len(repeated)))
+            + ")"
+        )
+        cursor.execute(
+            f"CREATE TEMP TABLE {rows_table} ("
+            + ", ".join([*(f"v{i}" for i in range(len(varying))), "_combination"])
+            + ")"
+        )
+        try:
+            insert_rows(
+                combos_table,
+                ["_combination", *(f"c{i}" for i in range(len(repeated)))],
+                combinations.iter_rows(),
+            )
+            insert_rows(
+                rows_table,
+                [*(f"v{i}" for i in range(len(varying))), "_combination"],
+                rows.select(*varying, "_combination").iter_rows(),
+            )
+            source = {c: f"r.v{i}" for i, c in enumerate(varying)}
+            source.update({c: f"k.c{i}" for i, c in enumerate(repeated)})
+            cursor.execute(
+                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in frame.columns)}) "  # noqa: S608 (names quoted or generated)
+                f"SELECT {', '.join(source[c] for c in frame.columns)} FROM {rows_table} r "
+                f"JOIN {combos_table} k ON k._combination = r._combination ORDER BY r.rowid"
+            )
+        finally:
+            cursor.execute(f"DROP TABLE {rows_table}")
+            cursor.execute(f"DROP TABLE {combos_table}")
+    return frame.height
+
+
+def _distinct_at_most(column: pl.Series) -> bool:
+    # A sample first: most columns of a large frame are not repetitive, and counting all
+    # distinct values of a million strings costs more than the check is worth.
+    if column.head(10_000).n_unique() > ENCODE_MAX_DISTINCT:
+        return False
+    return column.n_unique() <= ENCODE_MAX_DISTINCT
 
 
 def read_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:

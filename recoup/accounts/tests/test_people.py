@@ -164,3 +164,12 @@ def test_the_admin_sees_everyone_of_the_agency_only(world, client, login):
     body = client.get("/people/").content.decode()
     assert "max" in body
     assert "ola" not in body
+
+
+def test_a_list_of_people_with_their_roles_prefetched_asks_no_query_per_person(
+    world, django_assert_num_queries
+):
+    expected = {u.username: User.objects.get(pk=u.pk).role_codes for u in User.objects.all()}
+    with django_assert_num_queries(2):  # the people, then their roles
+        people = list(User.objects.prefetch_related("roles").order_by("pk"))
+        assert {p.username: p.role_codes for p in people} == expected

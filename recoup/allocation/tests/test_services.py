@@ -304,3 +304,61 @@ def test_a_rule_on_the_debtors_province_takes_its_cases_first(world):
     lines = AllocationLine.objects.filter(run=run, case_id__in=ids)
     assert {line.collector_id for line in lines} == {world.ada.pk}
     assert {line.rule_name for line in lines} == {"北京"}
+
+
+def test_a_branch_managers_rule_preview_reads_only_their_branchs_cases(world):
+    north = pending_cases(world, 3)
+    south = _case(world.org, world.contract_a, world.south, "S0001", 901, "13900009011")
+    Case.objects.filter(pk=south.pk).update(status=Case.Status.PENDING_ALLOCATION)
+    s1 = Team.objects.get(code="s1")
+    rule_set = team_rule_set(world, teams=[s1, world.n1])
+
+    run = services.run_preview_rules(rule_set=rule_set, actor=world.max)
+
+    lines = set(AllocationLine.objects.filter(run=run).values_list("case_id", flat=True))
+    assert lines == {south.pk}
+    assert not lines & set(north)
+    # the north supervisor reads the north cases only; HQ reads both branches
+    run = services.run_preview_rules(rule_set=rule_set, actor=world.sue)
+    assert set(AllocationLine.objects.filter(run=run).values_list("case_id", flat=True)) == set(
+        north
+    )
+    run = services.run_preview_rules(rule_set=rule_set, actor=world.hal)
+    lines = set(AllocationLine.objects.filter(run=run).values_list("case_id", flat=True))
+    assert lines == {south.pk, *north}
+
+
+def _case_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'cases_case' AND sql IS NOT NULL"
+            )
+        else:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case'"
+            )
+        return dict(cursor.fetchall())
+
+
+def test_a_commit_moving_most_cases_leaves_the_case_indexes_as_they_were(world, monkeypatch):
+    # On SQLite a large commit rebuilds the indexes it would otherwise update case by case.
+    monkeypatch.setattr(services, "REBUILD_MIN_CASES", 1)
+    ids = pending_cases(world, 12)
+    indexes = _case_indexes()
+    assert set(services.MOVED_CASE_INDEXES) <= set(indexes)
+    rule_set = team_rule_set(world)
+    first = services.run_preview_rules(rule_set=rule_set, actor=world.sue)
+    second = services.run_preview_rules(rule_set=rule_set, actor=world.sue)
+
+    services.run_commit(run=second, actor=world.sue)
+
+    assert _case_indexes() == indexes
+    assert Case.objects.filter(pk__in=ids, assignee=world.ada, status="assigned").count() == 4
+    # refused whole: nothing moved and the indexes are still there
+    before = dict(Case.objects.filter(pk__in=ids).values_list("pk", "assignee_id"))
+    with pytest.raises(services.StaleRun):
+        services.run_commit(run=first, actor=world.sue)
+    assert _case_indexes() == indexes
+    assert dict(Case.objects.filter(pk__in=ids).values_list("pk", "assignee_id")) == before

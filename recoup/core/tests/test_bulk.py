@@ -1,0 +1,109 @@
+"""insert_frame writes exactly the frame it is given, whichever path it takes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from django.db import connection
+
+from recoup.core import bulk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def table() -> str:
+    serial = "bigserial" if connection.vendor == "postgresql" else "integer"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE bulk_test (id {serial} PRIMARY KEY, run bigint NOT NULL, "
+            "case_id bigint NOT NULL, reason varchar(40) NOT NULL, note varchar(40) NULL, "
+            "team bigint NULL, balance decimal(14, 2) NOT NULL, label varchar(40) NULL)"
+        )
+    return "bulk_test"
+
+
+def _frame(rows: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "run": [7] * rows,  # one value
+            "case_id": list(range(1, rows + 1)),  # every value different
+            "reason": ["balanced", "capacity", ""][:3] * (rows // 3) + ["balanced"] * (rows % 3),
+            "note": [None, "", "备注"] * (rows // 3) + [None] * (rows % 3),  # NULL ≠ ''
+            "team": [None if i % 5 == 0 else i % 5 for i in range(rows)],
+            "balance": [f"{i // 100}.{i % 100:02d}" for i in range(rows)],
+            "label": [None] * rows,  # only NULLs
+        },
+        schema={
+            "run": pl.Int64(),
+            "case_id": pl.Int64(),
+            "reason": pl.String(),
+            "note": pl.String(),
+            "team": pl.Int64(),
+            "balance": pl.String(),
+            "label": pl.String(),
+        },
+    )
+
+
+def _read_back() -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, run, case_id, reason, note, team, balance, label FROM bulk_test ORDER BY id"
+        )
+        return cursor.fetchall()
+
+
+def _expected(frame: pl.DataFrame) -> list[tuple[object, ...]]:
+    return [
+        (run, case_id, reason, note, team, Decimal(balance), label)
+        for run, case_id, reason, note, team, balance, label in frame.iter_rows()
+    ]
+
+
+@pytest.mark.parametrize("rows", [10, bulk.ENCODE_MIN_ROWS + 7])
+def test_every_row_and_value_arrives_in_order(
+    table: str, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = _frame(rows)
+    written: list[str] = []
+    insert_rows = bulk.insert_rows
+    monkeypatch.setattr(
+        bulk, "insert_rows", lambda t, c, r: written.append(t) or insert_rows(t, c, r)
+    )
+
+    assert bulk.insert_frame(table, frame) == rows
+
+    if connection.vendor == "sqlite":  # a large frame goes by its repeated combinations
+        encoded = rows >= bulk.ENCODE_MIN_ROWS
+        assert any(t.startswith("_bulk_rows_") for t in written) is encoded
+
+    stored = _read_back()
+    assert [r[0] for r in stored] == sorted(r[0] for r in stored)  # ids follow frame order
+    assert [(*r[1:6], Decimal(str(r[6])), r[7]) for r in stored] == _expected(frame)
+
+
+def test_too_many_combinations_still_writes_everything(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "ENCODE_MAX_COMBINATIONS", 2)
+    frame = _frame(bulk.ENCODE_MIN_ROWS)
+
+    bulk.insert_frame(table, frame)
+
+    stored = _read_back()
+    assert [(*r[1:6], Decimal(str(r[6])), r[7]) for r in stored] == _expected(frame)
+
+
+def test_a_failed_insert_leaves_no_helper_tables(table: str) -> None:
+    frame = _frame(bulk.ENCODE_MIN_ROWS).with_columns(case_id=pl.lit(None, pl.Int64()))
+
+    with pytest.raises(Exception, match=r"(?i)null|constraint"):
+        bulk.insert_frame(table, frame)
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'")
+            assert cursor.fetchall() == []
