@@ -3,12 +3,16 @@
 The figure is the wall time of what a supervisor waits for, end to end:
 
   preview   services.run_preview_rules: the cases read from the database into a polars frame
-            (COPY … TO STDOUT on PostgreSQL), collectors with capacity, skills and current
-            load, the engine (rules → pools → count quotas → balance by heap), the run and its
-            lines written (COPY / executemany)
+            (COPY … TO STDOUT on PostgreSQL; on SQLite only the columns the rules need),
+            collectors with capacity, skills and current load, the engine (rules → pools →
+            count quotas → balance by heap), the run and its lines written (COPY on
+            PostgreSQL; on SQLite the varying columns by executemany and the repeated ones
+            once, joined back by one INSERT … SELECT)
   commit    services.run_commit: one UPDATE … FROM the run's lines over every placed case
             (assignee, team, status, SLA deadlines in Chinese working days, allocation_seq),
-            refused whole if any case moved since the preview; one audit event
+            refused whole if any case moved since the preview; one audit event. On SQLite a
+            run that moves a quarter of the cases or more drops the five indexes it changes
+            for the UPDATE and builds them again in the same transaction
 
 Data (fresh database each run: PostgreSQL ``recoup_bench_alloc`` or SQLite
 ``var/bench/allocate.sqlite3``, migrated and seeded with the demo agency without cases):
@@ -376,7 +380,8 @@ def setup() -> dict[str, Any]:
 
 
 def restored_context() -> dict[str, Any]:
-    """What ``setup`` returns, read back from a restored snapshot."""
+    """What ``setup`` returns, read back from a restored snapshot (migrated to this code)."""
+    call_command("migrate", verbosity=0)
     org = Organisation.objects.get(code=DEMO_ORG_CODE)
     return {
         "actor": User.objects.get(organisation=org, username="hq"),
