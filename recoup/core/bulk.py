@@ -81,47 +81,78 @@ def _insert_frame_sqlite(table: str, frame: pl.DataFrame) -> int:
     if combinations is None or combinations.height > ENCODE_MAX_COMBINATIONS:
         return insert_rows(table, frame.columns, frame.iter_rows())
     varying = [c for c in frame.columns if c not in repeated]
-    combinations = combinations.with_row_index("_combination")
     rows = frame.join(
-        combinations, on=repeated, how="left", nulls_equal=True, maintain_order="left"
+        combinations.with_row_index("_combination"),
+        on=repeated,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
     )
+    return _insert_encoded_sqlite(
+        table,
+        varying,
+        repeated,
+        rows.select(*varying, "_combination").iter_rows(),
+        list(combinations.iter_rows()),
+    )
+
+
+def insert_encoded(
+    table: str,
+    varying: Sequence[str],
+    repeated: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    combinations: Sequence[Sequence[Any]],
+) -> int:
+    """Insert rows that repeat a few combinations of values in some columns: each row gives
+    its ``varying`` values and, last, the index of its ``repeated`` values in
+    ``combinations``. SQLite receives each combination once (see ``ENCODE_MIN_ROWS``);
+    PostgreSQL's COPY gets the rows whole."""
+    if connection.vendor == "postgresql":
+        return insert_rows(
+            table, [*varying, *repeated], ((*r[:-1], *combinations[r[-1]]) for r in rows)
+        )
+    return _insert_encoded_sqlite(table, varying, repeated, rows, combinations)
+
+
+def _insert_encoded_sqlite(
+    table: str,
+    varying: Sequence[str],
+    repeated: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    combinations: Sequence[Sequence[Any]],
+) -> int:
     suffix = uuid.uuid4().hex
     combos_table, rows_table = f"_bulk_combinations_{suffix}", f"_bulk_rows_{suffix}"
+    combo_columns = [f"c{i}" for i in range(len(repeated))]
+    row_columns = [*(f"v{i}" for i in range(len(varying))), "_combination"]
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
         # Untyped columns: the values keep their type until the INSERT applies the target's.
         cursor.execute(
-            f"CREATE TEMP TABLE {combos_table} (_combination INTEGER PRIMARY KEY, "
-            + ", ".join(f"c{i}" for i in range(len(repeated)))
-            + ")"
+            f"CREATE TEMP TABLE {combos_table} "
+            f"(_combination INTEGER PRIMARY KEY, {', '.join(combo_columns)})"
         )
-        cursor.execute(
-            f"CREATE TEMP TABLE {rows_table} ("
-            + ", ".join([*(f"v{i}" for i in range(len(varying))), "_combination"])
-            + ")"
-        )
+        cursor.execute(f"CREATE TEMP TABLE {rows_table} ({', '.join(row_columns)})")
         try:
             insert_rows(
                 combos_table,
-                ["_combination", *(f"c{i}" for i in range(len(repeated)))],
-                combinations.iter_rows(),
+                ["_combination", *combo_columns],
+                ((i, *c) for i, c in enumerate(combinations)),
             )
-            insert_rows(
-                rows_table,
-                [*(f"v{i}" for i in range(len(varying))), "_combination"],
-                rows.select(*varying, "_combination").iter_rows(),
-            )
+            count = insert_rows(rows_table, row_columns, rows)
             source = {c: f"r.v{i}" for i, c in enumerate(varying)}
             source.update({c: f"k.c{i}" for i, c in enumerate(repeated)})
+            columns = list(source)
             cursor.execute(
-                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in frame.columns)}) "  # noqa: S608 (names quoted or generated)
-                f"SELECT {', '.join(source[c] for c in frame.columns)} FROM {rows_table} r "
+                f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608 (names quoted or generated)
+                f"SELECT {', '.join(source[c] for c in columns)} FROM {rows_table} r "
                 f"JOIN {combos_table} k ON k._combination = r._combination ORDER BY r.rowid"
             )
         finally:
             cursor.execute(f"DROP TABLE {rows_table}")
             cursor.execute(f"DROP TABLE {combos_table}")
-    return frame.height
+    return count
 
 
 def _distinct_at_most(column: pl.Series) -> bool:

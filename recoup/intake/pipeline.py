@@ -30,7 +30,7 @@ import polars as pl
 from django.db import transaction
 
 from recoup.cases.models import Case
-from recoup.core.bulk import insert_rows
+from recoup.core.bulk import insert_encoded, insert_rows
 from recoup.core.clock import today as local_today
 from recoup.core.crypto import NONCE_BYTES, Sealer
 from recoup.core.db import gc_paused
@@ -315,7 +315,7 @@ def stage_table(
         # batch instead of per statement (SQLite: 3× faster, PERF.md), and the write lock is
         # never held while encrypting.
         with gc_paused():
-            staged, contacts = _seal_rows(
+            staged, contacts, contact_kinds = _seal_rows(
                 job, values, rows, good_idx, df, custom_headers, sealer, today
             )
         if before_write is not None:
@@ -324,7 +324,13 @@ def stage_table(
             write_issues(job, result.issues)
             quarantine_rows(job, df, [r for r in rows if r in result.bad_rows], f2h, sealer)
             insert_rows(StagedCase._meta.db_table, STAGED_CASE_COLUMNS, staged)
-            insert_rows(StagedContact._meta.db_table, STAGED_CONTACT_COLUMNS, contacts)
+            insert_encoded(
+                StagedContact._meta.db_table,
+                STAGED_CONTACT_VARYING,
+                STAGED_CONTACT_REPEATED,
+                contacts,
+                contact_kinds,
+            )
             # In the batch's transaction: it holds SQLite's write lock already, so the
             # progress bar's update never waits for another writer.
             progress(counters)
@@ -358,17 +364,11 @@ STAGED_CASE_COLUMNS = [
     "region",
     "custom_sealed",
 ]
-STAGED_CONTACT_COLUMNS = [
-    "job_id",
-    "row_number",
-    "uid",
-    "kind",
-    "role",
-    "label",
-    "sealed",
-    "value_bidx",
-    "key_id",
-]
+# A staged contact as ``_seal_rows`` gives it: its own values, then the index of its job,
+# kind, role, label and key in the batch's list of those (a file has a handful: SQLite is
+# sent each once, core.bulk.insert_encoded).
+STAGED_CONTACT_VARYING = ["row_number", "uid", "sealed", "value_bidx"]
+STAGED_CONTACT_REPEATED = ["job_id", "kind", "role", "label", "key_id"]
 
 
 def _product(text: str | None) -> str:
@@ -403,8 +403,10 @@ def _seal_rows(
     custom_headers: list[str],
     sealer: Sealer,
     today: date,
-) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]]]:
-    """Seal a batch's good rows into staging tuples (the hot loop of an import).
+) -> tuple[Iterator[tuple[Any, ...]], Iterator[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Seal a batch's good rows into staging tuples (the hot loop of an import): the staged
+    cases, the staged contacts (``STAGED_CONTACT_VARYING`` and an index) and the contacts'
+    repeated values (``STAGED_CONTACT_REPEATED``) by index.
 
     Written for speed (≈ 1M rows × 7 contacts): time-ordered UUIDs (they append to the unique
     indexes instead of landing at random), nonces cut from large random blocks; JSON records
@@ -438,6 +440,7 @@ def _seal_rows(
     customs = [(h, df.get_column(h).to_list()) for h in custom_headers]
     staged: list[tuple[Any, ...]] = []
     contacts: list[tuple[Any, ...]] = []
+    slots: dict[tuple[str, str, str], int] = {}  # (kind, role, label) → its index
     kid = sealer.key_id
     prefix, encrypt, blind = sealer.prefix, sealer.encrypt, sealer.blind
     enc = json.encoder.encode_basestring
@@ -456,7 +459,10 @@ def _seal_rows(
             bidx = blind("email", value.strip().lower())
         else:
             bidx = empty
-        contacts.append((job_id, row, hex_uid, kind, role, label, sealed, bidx, kid))
+        slot = slots.get((kind, role, label))
+        if slot is None:
+            slot = slots[(kind, role, label)] = len(slots)
+        contacts.append((row, hex_uid, sealed, bidx, slot))
 
     for i in good_idx:
         row = rows[i]
@@ -544,7 +550,8 @@ def _seal_rows(
                 continue
             seen.add((role, phone))
             contact(row, "phone", role, (relation or "联系人")[:40], phone, people[i] or empty)
-    return iter(staged), iter(contacts)
+    kinds = [(job_id, kind, role, label, kid) for kind, role, label in slots]
+    return iter(staged), iter(contacts), kinds
 
 
 def write_issues(

@@ -107,3 +107,21 @@ def test_a_failed_insert_leaves_no_helper_tables(table: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table'")
             assert cursor.fetchall() == []
+
+
+def test_insert_encoded_expands_each_rows_combination(table: str) -> None:
+    combinations = [(7, "balanced", None), (7, "", ""), (8, "capacity", "备注")]
+    rows = [(i, f"{i}.05", i % 3) for i in range(1, 301)]
+
+    assert (
+        bulk.insert_encoded(
+            table, ["case_id", "balance"], ["run", "reason", "note"], iter(rows), combinations
+        )
+        == 300
+    )
+
+    stored = _read_back()
+    assert [(r[1], r[2], r[3], r[4], Decimal(str(r[6]))) for r in stored] == [
+        (*combinations[k][:1], case_id, *combinations[k][1:], Decimal(balance))
+        for case_id, balance, k in rows
+    ]
