@@ -482,6 +482,9 @@ def _scope_sql(actor: User) -> tuple[str, list[Any]]:
         return "1 = 0", []
     except FullResultSet:
         return "1 = 1", []
+    if "SELECT" in sql.upper():  # a subquery names the table itself: leave it whole
+        sql, params = scope.order_by().values("pk").query.sql_with_params()
+        return f"c.id IN ({sql})", list(params)
     table = connection.ops.quote_name(Case._meta.db_table)
     return f"({sql.replace(f'{table}.', 'c.')})", list(params)
 

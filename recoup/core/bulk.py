@@ -68,7 +68,7 @@ def insert_frame(table: str, frame: pl.DataFrame) -> int:
 # frame often repeats a few values in most of its columns (a run id, a reason, a team). Those
 # columns go once to a small table of their combinations; the rows carry the other columns and
 # a combination number, and one INSERT … SELECT joins them back (bench/allocate.py: the lines of
-# a 1M-case run, 16.4 s → see bench/RESULTS.md).
+# a 1M-case run, 16.4 → 7.3 s; bench/RESULTS.md).
 ENCODE_MIN_ROWS = 20_000
 ENCODE_MAX_DISTINCT = 64  # a column with at most this many values is sent as combinations
 ENCODE_MAX_COMBINATIONS = 4096
