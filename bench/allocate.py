@@ -142,13 +142,12 @@ def save_snapshot() -> None:
         finally:
             target.close()
         return
-    connection.close()
-    if ARGS.db == "postgres":
-        import psycopg
+    import psycopg
 
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_SNAPSHOT}")
-            conn.execute(f"CREATE DATABASE {PG_SNAPSHOT} TEMPLATE {PG_DBNAME}")
+    connection.close()  # a template database must have no other connection
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_SNAPSHOT}")
+        conn.execute(f"CREATE DATABASE {PG_SNAPSHOT} TEMPLATE {PG_DBNAME}")
 
 
 RESTORED = reset_database()
