@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
+from recoup.core import sqlite_wal
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Model
@@ -95,10 +97,13 @@ BULK_PG_WORK_MEM_MB = 256
 
 @contextlib.contextmanager
 def bulk_session() -> Iterator[None]:
-    """Tune this connection for a bulk load and restore it afterwards: SQLite gets a large
-    page cache; PostgreSQL a larger ``work_mem`` for this session only, so the hash joins
-    and sorts of the set-based statements over millions of staged rows stay in memory
-    instead of spilling to disk (the server default is 4 MB)."""
+    """Tune this connection for a bulk load and restore it afterwards.
+
+    SQLite gets a large page cache, and its commits leave checkpoints to the checkpoint
+    thread when this process runs one (``recoup.core.sqlite_wal``). PostgreSQL gets a larger
+    ``work_mem`` for this session only, so the hash joins and sorts of the set-based
+    statements over millions of staged rows stay in memory instead of spilling to disk (the
+    server default is 4 MB)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET work_mem = '{BULK_PG_WORK_MEM_MB}MB'")
@@ -115,11 +120,23 @@ def bulk_session() -> Iterator[None]:
         cursor.execute("PRAGMA cache_size")
         (previous_cache,) = cursor.fetchone()
         cursor.execute(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (previous_checkpoint,) = cursor.fetchone()
+        if _checkpointed_in_background():
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous_cache)}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous_checkpoint)}")
+
+
+def _checkpointed_in_background() -> bool:
+    """Whether this process's checkpoint thread copies the log of this SQLite file
+    (``recoup.core.sqlite_wal``): then a bulk load's commits need not checkpoint at all."""
+    name = connection.settings_dict.get("NAME")
+    return sqlite_wal.is_file_database(name) and sqlite_wal.running(str(name))
 
 
 @contextlib.contextmanager

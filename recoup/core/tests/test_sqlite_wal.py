@@ -78,7 +78,25 @@ with connection.cursor() as c:
 """
 
 
-def probe(tmp_path: Path, seconds: str) -> subprocess.CompletedProcess[str]:
+BULK_PROBE = """
+import django
+django.setup()
+from django.db import connection
+from recoup.core.db import bulk_session
+
+def setting():
+    with connection.cursor() as c:
+        c.execute("PRAGMA wal_autocheckpoint")
+        return c.fetchone()[0]
+
+before = setting()
+with bulk_session():
+    during = setting()
+print(before, during, setting())
+"""
+
+
+def probe(tmp_path: Path, seconds: str, code: str = PROBE) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECOUP_")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -87,7 +105,7 @@ def probe(tmp_path: Path, seconds: str) -> subprocess.CompletedProcess[str]:
         RECOUP_SQLITE_CHECKPOINT_SECONDS=seconds,
     )
     return subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -113,3 +131,16 @@ def test_a_bad_interval_is_named(tmp_path):
     result = probe(tmp_path, "soon")
     assert result.returncode != 0
     assert "RECOUP_SQLITE_CHECKPOINT_SECONDS" in result.stderr
+
+
+def test_a_bulk_load_leaves_every_checkpoint_to_the_thread_and_restores_the_backstop(tmp_path):
+    result = probe(tmp_path, "1", BULK_PROBE)
+    assert result.returncode == 0, result.stderr
+    backstop = str(sqlite_wal.BACKSTOP_PAGES)
+    assert result.stdout.split() == [backstop, "0", backstop]
+
+
+def test_without_the_thread_a_bulk_load_keeps_sqlites_own_checkpoints(tmp_path):
+    result = probe(tmp_path, "0", BULK_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1000", "1000", "1000"]
