@@ -73,6 +73,20 @@ def test_a_clean_file_becomes_cases_debtors_and_contacts(world, bank_file):
     assert not StagedCase.objects.filter(job=job).exists()
 
 
+def test_emptying_the_staging_keeps_the_connections_secure_delete_setting(world, bank_file):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete = 1")
+        job = run(world, upload(world, bank_file([row(1), row(2)])))
+        assert job.status == "succeeded", job.error_message
+        assert not StagedCase.objects.exists()
+        cursor.execute("PRAGMA secure_delete")
+        assert cursor.fetchone()[0] == 1  # FAST only while the staging rows were deleted
+
+
 def test_the_same_person_on_two_rows_is_one_debtor(world, bank_file):
     job = run(world, upload(world, bank_file([row(1, serial=7), row(2, serial=7)])))
     debtors = Debtor.objects.filter(cases__batch_id=job.batch_id).distinct()
