@@ -707,7 +707,7 @@ def _create_run(
     placed = lines.filter(
         pl.col("collector_id").is_not_null() | pl.col("reason").is_in(["recalled", "returned"])
     ).height
-    with transaction.atomic():
+    with bulk_session(), transaction.atomic():  # the session outlasts the commit
         run = AllocationRun.objects.create(
             organisation_id=actor.organisation_id,
             kind=kind,
@@ -1060,7 +1060,9 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
         raise PermissionDenied(_("无权操作该分案批次。"))
     at = at or clock_now()
     try:
-        with transaction.atomic():
+        # The bulk session outlasts the transaction: its COMMIT then leaves the checkpoint of
+        # a large run's log to the checkpoint thread (recoup.core.sqlite_wal).
+        with bulk_session(), transaction.atomic():
             locked = AllocationRun.objects.select_for_update().get(pk=run.pk)
             if locked.status != AllocationRun.Status.PREVIEW:
                 raise RecoupError(
@@ -1081,11 +1083,8 @@ def run_commit(*, run: AllocationRun, actor: User, at: datetime | None = None) -
             if locked.kind in (AllocationRun.Kind.RECALL, AllocationRun.Kind.RETURN):
                 reason = "recalled" if locked.kind == AllocationRun.Kind.RECALL else "returned"
                 expected = AllocationLine.objects.filter(run=locked, reason=reason).count()
-            with (
-                bulk_session(),
-                sqlite_indexes_rebuilt(
-                    Case._meta.db_table, MOVED_CASE_INDEXES, when=_moves_much(expected)
-                ),
+            with sqlite_indexes_rebuilt(
+                Case._meta.db_table, MOVED_CASE_INDEXES, when=_moves_much(expected)
             ):
                 moved = _apply(locked, at)
             if moved != expected:

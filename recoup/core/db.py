@@ -64,12 +64,37 @@ def sqlite_indexes_rebuilt(table: str, names: Sequence[str], *, when: bool) -> I
             [table],
         )
         ddl = [(name, sql) for name, sql in cursor.fetchall() if name in names]
+    with sqlite_freed_pages_kept(), connection.cursor() as cursor:
         for name, _sql in ddl:
-            cursor.execute(f"DROP INDEX {q(name)}")
+            cursor.execute(f"DROP INDEX {q(name)}")  # its pages go straight to the new build
     yield
     with connection.cursor() as cursor:
         for _name, sql in ddl:
             cursor.execute(sql)
+
+
+@contextlib.contextmanager
+def sqlite_freed_pages_kept() -> Iterator[None]:
+    """On SQLite, for the block: pages freed by a DELETE or DROP are not zero-filled.
+
+    SQLite as Debian builds it (``SECURE_DELETE``) overwrites every page it frees with zeros,
+    through the log: emptying a 1M-row import's staging wrote about 1.8 GB of zeros and took
+    18 s. ``FAST`` still zeroes deleted rows inside the pages it writes anyway, but leaves
+    whole freed pages as they were until SQLite reuses them or a VACUUM. Use it only where
+    the freed pages hold nothing that the live rows do not (staging: sealed personal data,
+    blind indexes, case numbers and amounts; an index about to be built again)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        (previous,) = cursor.fetchone()
+        cursor.execute("PRAGMA secure_delete = FAST")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA secure_delete = {int(previous)}")
 
 
 def analyze_tables(*tables: str) -> None:

@@ -6,15 +6,18 @@ functions); the few differences (JSON construction) are chosen by vendor.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
 
-from recoup.core.db import analyze_tables, execute, sqlite_indexes_rebuilt
+from recoup.core.db import (
+    analyze_tables,
+    execute,
+    sqlite_freed_pages_kept,
+    sqlite_indexes_rebuilt,
+)
 from recoup.intake.models import ImportJob
 from recoup.workdays.calendar import deadline, local_date
 
@@ -258,8 +261,9 @@ def clear_staging(job: ImportJob) -> None:
     cheaper than deleting millions of rows one by one. The check and the emptying hold the
     tables' write lock, so a job starting meanwhile stages after it.
 
-    On SQLite the freed pages are not zero-filled (see ``_freed_pages_not_zeroed``)."""
-    with _freed_pages_not_zeroed(), transaction.atomic():
+    On SQLite the freed pages are not zero-filled (``sqlite_freed_pages_kept``): they hold
+    sealed personal data, blind indexes, case numbers and amounts, as the live rows do."""
+    with sqlite_freed_pages_kept(), transaction.atomic():
         if connection.vendor == "postgresql":
             _exec(f"LOCK TABLE {S}, {C} IN ACCESS EXCLUSIVE MODE", [])
         running = list(
@@ -276,26 +280,3 @@ def clear_staging(job: ImportJob) -> None:
         else:
             _exec(f"DELETE FROM {C}", [])
             _exec(f"DELETE FROM {S}", [])
-
-
-@contextlib.contextmanager
-def _freed_pages_not_zeroed() -> Iterator[None]:
-    """SQLite as Debian builds it (``SECURE_DELETE``) overwrites every page a DELETE frees
-    with zeros, through the log: emptying a 1M-row file's staging wrote about 1.8 GB of
-    zeros and took 18 s of its import. ``FAST`` still zeroes deleted rows inside the pages
-    it writes anyway, but leaves whole freed pages as they were until SQLite reuses them (the
-    next import's staging) or a VACUUM. Those pages hold only what staging holds: personal
-    data sealed (AES-GCM, ADR 0005) and blind indexes, the same protection as the live
-    rows, and case numbers and amounts that the cases table holds in the clear anyway."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA secure_delete")
-        (previous,) = cursor.fetchone()
-        cursor.execute("PRAGMA secure_delete = FAST")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA secure_delete = {int(previous)}")
