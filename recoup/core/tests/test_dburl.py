@@ -48,3 +48,24 @@ def test_sqlite_paths_are_relative_to_the_project_or_absolute(tmp_path):
 def test_a_url_without_a_database_is_refused():
     with pytest.raises(ImproperlyConfigured, match="database name"):
         parse_database_url("postgres://db:5432/", base_dir=BASE)
+
+
+def test_sqlite_cuts_a_grown_log_back_when_it_starts_over(tmp_path):
+    import sqlite3
+
+    from recoup.core.dburl import SQLITE_INIT, SQLITE_WAL_KEEP_BYTES
+
+    path = tmp_path / "wal.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(SQLITE_INIT)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t (body BLOB)")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO t VALUES (zeroblob(100000))", [()] * 1000)  # ≈ 100 MB
+    conn.execute("COMMIT")
+    wal = tmp_path / "wal.sqlite3-wal"
+    assert wal.stat().st_size > SQLITE_WAL_KEEP_BYTES
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # copied back; the log may start over
+    conn.execute("INSERT INTO t VALUES (x'00')")  # the next write starts it over, cut back
+    assert wal.stat().st_size <= SQLITE_WAL_KEEP_BYTES
+    assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1001
