@@ -35,7 +35,9 @@ Algorithm
       earlier rule of this run.
    c. Count quotas are water-filled in proportion to the weights over each member's total open
       cases, within its room: its case room, and its balance room divided by the rule's mean
-      case balance. So the less loaded receive more new cases.
+      case balance. So the less loaded receive more new cases. With ``keep_debtor_together``
+      a member's total also counts the units of later rules whose debtor it already holds
+      (b. will give them to it there), so it takes less here, where it can be levelled.
    d. Balancing pass. Each member gets a balance target, water-filled like the quotas over
       its total open balance. The remaining units, largest balance first, go each to the
       member that needs the most balance per remaining quota slot to reach its target (a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
@@ -88,15 +89,24 @@ def allocate_frame(
         maybe_held, shared_later = _debtor_flags(units, holders)
 
     outcomes: list[_RuleOutcome] = []
+    pools = [state.members(rule) for rule in rules]
+    # The units of each rule are start … end - 1; a unit's rule by bisecting the ends.
+    ends = list(itertools.accumulate(rule_units.get(r, 0) for r in range(len(rules))))
+    pool_sets = [{g for g, _ in members} for members, _ in pools]
     start = 0
     held_pos = later_pos = 0
     for r, rule in enumerate(rules):
         end = start + rule_units.get(r, 0)
         held_end = bisect.bisect_left(maybe_held, end, lo=held_pos)
         later_end = bisect.bisect_left(shared_later, end, lo=later_pos)
-        members, excluded = state.members(rule)
+        members, excluded = pools[r]
+        pending = (
+            _pending(run, holders, maybe_held[held_end:], ends, pool_sets)
+            if holders and members and end > start
+            else None
+        )
         loads = run.rule(
-            rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders
+            rule, members, excluded, start, end, maybe_held[held_pos:held_end], holders, pending
         )
         matched_cases = end - start if run.usize is None else sum(run.usize[start:end])
         outcomes.append(_RuleOutcome(members, excluded, matched_cases, loads))
@@ -112,3 +122,33 @@ def allocate_frame(
         start, held_pos, later_pos = end, held_end, later_end
 
     return _result(frame, case_units, units, run, rules, outcomes)
+
+
+def _pending(
+    run: _Run,
+    holders: Mapping[int, int],
+    later_held: Sequence[int],
+    ends: Sequence[int],
+    pool_sets: Sequence[set[int]],
+) -> dict[int, tuple[int, int]]:
+    """Collector index → the (cases, balance) of the later rules' units whose debtor it
+    already holds and whose rule's pool it is in: the debtor-holder step of those rules will
+    give them to it (room and previous collectors permitting)."""
+    assert run.udebtor is not None
+    udebtor, ubal, usize, forbidden, ids = (
+        run.udebtor,
+        run.ubal,
+        run.usize,
+        run.forbidden,
+        run.state.ids,
+    )
+    pending: dict[int, tuple[int, int]] = {}
+    for u in later_held:
+        g = holders.get(udebtor[u])
+        if g is None or g not in pool_sets[bisect.bisect_right(ends, u)]:
+            continue
+        if forbidden and ids[g] in forbidden.get(u, ()):
+            continue
+        cases, balance = pending.get(g, (0, 0))
+        pending[g] = (cases + (1 if usize is None else usize[u]), balance + ubal[u])
+    return pending

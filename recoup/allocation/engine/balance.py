@@ -106,13 +106,19 @@ class _Run:
         end: int,
         maybe_held: list[int],
         holders: Mapping[int, int],
+        pending: Mapping[int, tuple[int, int]] | None = None,
     ) -> list[tuple[int, int]]:
         """Allocate the units ``start`` … ``end`` - 1, which the rule matched, to its pool;
-        returns each member's new (cases, balance)."""
+        returns each member's new (cases, balance).
+
+        ``pending`` maps a collector index to the (cases, balance) that later rules will give
+        it as the holder of their debtors: the quotas and the balance targets count it as load
+        already, so that a member whose later rules bring more than its share of balance takes
+        less here, where it can still be levelled."""
         if start == end or not members:
             self._rule_unplaceable(rule, excluded, start, end)
             return [(0, 0)] * len(members)
-        pool = _Pool(self, members)
+        pool = _Pool(self, members, pending or {})
         # (b) A debtor already held by a member stays with it, room permitting.
         forced: set[int] = set()
         udebtor, forbidden, pos, ids = self.udebtor or [], self.forbidden, pool.pos, pool.ids
@@ -185,7 +191,12 @@ class _Pool:
     it receives a unit, so its entry is replaced then and never goes stale.
     """
 
-    def __init__(self, run: _Run, members: list[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        run: _Run,
+        members: list[tuple[int, int]],
+        pending: Mapping[int, tuple[int, int]],
+    ) -> None:
         st = run.state
         self.run = run
         self.n = len(members)
@@ -193,9 +204,11 @@ class _Pool:
         self.pos = {g: p for p, g in enumerate(self.gs)}
         self.ids = [st.ids[g] for g in self.gs]
         self.weights = [w for _, w in members]
-        # Totals: open before the run + placed by earlier rules + placed by this one.
-        self.cases = [st.cases[g] for g in self.gs]
-        self.load = [st.balance[g] for g in self.gs]
+        # Totals: open before the run + placed by earlier rules + placed by this one + pending
+        # from later rules (levels only: the rooms below are the real ones).
+        self.pending = [pending.get(g, (0, 0)) for g in self.gs]
+        self.cases = [st.cases[g] + pc for g, (pc, _) in zip(self.gs, self.pending, strict=True)]
+        self.load = [st.balance[g] + pb for g, (_, pb) in zip(self.gs, self.pending, strict=True)]
         self.room_cases = [max(0, st.cap_cases[g] - st.cases[g]) for g in self.gs]
         # Negative when already over the cap: then not even a zero-balance case fits.
         self.room_bal = [st.cap_balance[g] - st.balance[g] for g in self.gs]
@@ -369,9 +382,11 @@ class _Pool:
         st = self.run.state
         new = []
         for p, g in enumerate(self.gs):
-            new.append((self.cases[p] - st.cases[g], self.load[p] - st.balance[g]))
-            st.cases[g] = self.cases[p]
-            st.balance[g] = self.load[p]
+            pc, pb = self.pending[p]
+            cases, load = self.cases[p] - pc, self.load[p] - pb
+            new.append((cases - st.cases[g], load - st.balance[g]))
+            st.cases[g] = cases
+            st.balance[g] = load
         return new
 
 

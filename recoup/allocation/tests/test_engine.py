@@ -843,3 +843,26 @@ def test_missing_columns_and_duplicate_collectors_are_refused():
 def test_result_reason_codes_are_distinct():
     codes = [*PLACEMENT_REASONS, *UNPLACED_REASONS, *EXCLUSION_REASONS]
     assert len(codes) == len(set(codes))
+
+
+def test_an_earlier_rule_counts_the_cases_a_later_rule_will_give_the_debtors_holder():
+    # Collector 1 holds debtor 7, whose large case falls under the last rule and goes to it
+    # whatever that rule's quotas say. The cantonese rule must count it as load already and
+    # give collector 1 the smaller cases: the last rule's cases are all alike and cannot
+    # level the two afterwards.
+    cases = [case(i, i * 100 * YUAN, province="广东") for i in range(1, 21)]
+    cases.append(case(100, 5_000 * YUAN, debtor_id=7, province="北京"))
+    cases += [case(i, 1_000 * YUAN, province="北京") for i in range(101, 130)]
+    cantonese = frozenset({"cantonese"})
+    collectors = [collector(1, skills=cantonese), collector(2, skills=cantonese), collector(3)]
+    rules = [rule(1, [1, 2], skills={"cantonese"}, provinces={"广东"}), rule(2, [1, 2, 3])]
+    holders = {7: 1}
+    result = allocate(cases, collectors, rules, Options(), debtor_holders=holders)
+
+    check_invariants(result, cases, collectors, rules, Options(), holders)
+    assert result.placement_map()[100] == 1
+    assert result.placements.filter(pl.col("case_id") == 100)["reason"].item() == DEBTOR_HOLDER
+    one, two, three = result.collectors
+    assert (one.cases, two.cases, three.cases) == (17, 17, 16)
+    # Without the look-ahead: 21,500 against 17,500 yuan.
+    assert abs(one.balance - two.balance) <= 1_000 * YUAN
