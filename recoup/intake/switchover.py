@@ -25,6 +25,7 @@ S = "intake_stagedcase"
 C = "intake_stagedcontact"
 M = "intake_row_debtor"  # a temporary table of the switch-over's own transaction
 LOADABLE = "('valid', 'held')"
+LOADED_TABLES = ("cases_debtor", "cases_case", "cases_contactpoint", "cases_hold")
 ALLOCATION_WORKING_DAYS = 1
 
 

@@ -87,6 +87,21 @@ def test_emptying_the_staging_keeps_the_connections_secure_delete_setting(world,
         assert cursor.fetchone()[0] == 1  # FAST only while the staging rows were deleted
 
 
+def test_an_import_leaves_fresh_planner_statistics_for_the_tables_it_grew(world, bank_file):
+    from django.db import connection
+
+    job = run(world, upload(world, bank_file([row(1), row(2)])))
+    assert job.status == "succeeded", job.error_message
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT DISTINCT tbl FROM main.sqlite_stat1")
+        else:
+            cursor.execute("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+        analysed = {name for (name,) in cursor.fetchall()}
+    # (an empty table, here the holds, has no statistics to keep)
+    assert {"cases_debtor", "cases_case", "cases_contactpoint"} <= analysed
+
+
 def test_the_same_person_on_two_rows_is_one_debtor(world, bank_file):
     job = run(world, upload(world, bank_file([row(1, serial=7), row(2, serial=7)])))
     debtors = Debtor.objects.filter(cases__batch_id=job.batch_id).distinct()
