@@ -86,15 +86,25 @@ def sqlite_freed_pages_kept() -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
+    with _sqlite_pragmas({"secure_delete": "FAST"}):
+        yield
+
+
+@contextlib.contextmanager
+def _sqlite_pragmas(values: dict[str, int | str]) -> Iterator[None]:
+    """Set these (integer-valued) SQLite pragmas of this connection for the block."""
+    previous: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA secure_delete")
-        (previous,) = cursor.fetchone()
-        cursor.execute("PRAGMA secure_delete = FAST")
+        for name, value in values.items():
+            cursor.execute(f"PRAGMA {name}")
+            previous[name] = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA secure_delete = {int(previous)}")
+            for name, value in previous.items():
+                cursor.execute(f"PRAGMA {name} = {value}")
 
 
 def analyze_tables(*tables: str) -> None:
@@ -141,20 +151,11 @@ def bulk_session() -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous_cache,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = -{BULK_SQLITE_CACHE_KIB}")
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        (previous_checkpoint,) = cursor.fetchone()
-        if _checkpointed_in_background():
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")
-    try:
+    values: dict[str, int | str] = {"cache_size": -BULK_SQLITE_CACHE_KIB}
+    if _checkpointed_in_background():
+        values["wal_autocheckpoint"] = 0
+    with _sqlite_pragmas(values):
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous_cache)}")
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous_checkpoint)}")
 
 
 def _checkpointed_in_background() -> bool:
