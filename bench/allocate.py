@@ -41,12 +41,14 @@ index maintenance as the commit (assignee_id is indexed, so no HOT update).
 table) as a snapshot, ``var/bench/allocate-snapshot-….sqlite3`` or the PostgreSQL database
 ``recoup_bench_alloc_snap_…``, and later runs with the same sizes, rules and seed start from
 it instead of generating the data again (2–3 minutes at 1M). Delete the snapshot by hand.
+Runs take ``var/bench/allocate.lock``: a second run at the same time stops at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import fcntl
 import math
 import os
 import pstats
@@ -150,6 +152,19 @@ def save_snapshot() -> None:
         conn.execute(f"CREATE DATABASE {PG_SNAPSHOT} TEMPLATE {PG_DBNAME}")
 
 
+def single_run_lock() -> Any:
+    """One run at a time: runs delete and restore the same bench database (two at once
+    corrupted it: "database disk image is malformed")."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    handle = (BENCH_DIR / "allocate.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("another bench/allocate.py run holds var/bench/allocate.lock")
+    return handle
+
+
+LOCK = single_run_lock()  # held until the process ends
 RESTORED = reset_database()
 
 import django  # noqa: E402
