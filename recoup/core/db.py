@@ -160,9 +160,9 @@ def bulk_session() -> Iterator[None]:
 
 def _checkpointed_in_background() -> bool:
     """Whether this process's checkpoint thread copies the log of this SQLite file
-    (``recoup.core.sqlite_wal``): then a bulk load's commits need not checkpoint at all."""
-    name = connection.settings_dict.get("NAME")
-    return sqlite_wal.is_file_database(name) and sqlite_wal.running(str(name))
+    (``recoup.core.sqlite_wal``; never for an in-memory database): then a bulk load's
+    commits need not checkpoint at all."""
+    return sqlite_wal.running(str(connection.settings_dict.get("NAME") or ""))
 
 
 @contextlib.contextmanager
