@@ -533,10 +533,13 @@ def _held_ids(actor: User, where: str, params: list[Any]) -> set[int]:
 def _debtor_holders(org_id: int) -> dict[int, int]:
     """debtor → the collector holding that debtor's open cases (the lowest id if several)."""
     statuses = ", ".join(["%s"] * len(WORKED_STATUSES))
+    # "+debtor_id": without it SQLite walks the debtor index for the grouping's order and
+    # looks up every case (1M: 0.5 s, even with none assigned); a scan is never worse.
+    debtor = "+debtor_id" if connection.vendor == "sqlite" else "debtor_id"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT debtor_id, MIN(assignee_id) FROM cases_case WHERE organisation_id = %s "
-            f"AND assignee_id IS NOT NULL AND status IN ({statuses}) GROUP BY debtor_id",
+            f"SELECT {debtor}, MIN(assignee_id) FROM cases_case WHERE organisation_id = %s "
+            f"AND assignee_id IS NOT NULL AND status IN ({statuses}) GROUP BY 1",
             [org_id, *WORKED_STATUSES],
         )
         return {int(d): int(a) for d, a in cursor.fetchall()}

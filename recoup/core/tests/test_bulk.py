@@ -125,3 +125,78 @@ def test_insert_encoded_expands_each_rows_combination(table: str) -> None:
         (*combinations[k][:1], case_id, *combinations[k][1:], Decimal(balance))
         for case_id, balance, k in rows
     ]
+
+
+# --- read_frame ---------------------------------------------------------------------------
+
+READ_SCHEMA = {"id": pl.Int64(), "team": pl.Int64(), "note": pl.String(), "label": pl.String()}
+AWKWARD = [None, "", "N", ",", "a,b", "备注", 'say "hi"', "\x1f\n\t", "4E", "  "]
+
+
+def _fill(table: str, rows: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO bulk_test (run, case_id, reason, note, team, balance, label) "
+            "VALUES (1, %s, 'r', %s, %s, 0, %s)",
+            [
+                (
+                    i,
+                    AWKWARD[i % len(AWKWARD)],
+                    None if i % 3 == 0 else -(2**40) + i,
+                    AWKWARD[(i * 7) % len(AWKWARD)],
+                )
+                for i in range(rows)
+            ],
+        )
+
+
+def _by_rows(sql: str, params: list[object]) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+SELECT = "SELECT case_id, team, note, label FROM bulk_test WHERE run = %s ORDER BY case_id DESC"
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2_500])
+def test_read_frame_gives_every_value_in_the_query_order(table: str, rows: int) -> None:
+    _fill(table, rows)
+
+    frame = bulk.read_frame(SELECT, [1], READ_SCHEMA)
+
+    assert frame.schema == READ_SCHEMA
+    assert frame.rows() == _by_rows(SELECT, [1])  # NULL stays apart from "", order kept
+    assert frame.height == rows
+
+
+def test_read_frame_reads_sqlite_by_column(table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL reads through COPY")
+    _fill(table, 50)
+    monkeypatch.setattr(bulk.pl, "DataFrame", _no_rows(bulk.pl.DataFrame))
+
+    assert bulk.read_frame(SELECT, [1], READ_SCHEMA).rows() == _by_rows(SELECT, [1])
+
+
+def _no_rows(frame_type: type[pl.DataFrame]) -> object:
+    def make(data: object = None, *args: object, orient: str | None = None, **kwargs: object):
+        assert orient != "row", "read row by row"
+        return frame_type(data, *args, **kwargs)
+
+    return make
+
+
+def test_read_frame_reads_sqlite_rows_when_a_value_is_not_what_the_schema_says(
+    table: str,
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL reads through COPY")
+    _fill(table, 5)
+    sql = "SELECT case_id, CAST(case_id AS REAL) FROM bulk_test ORDER BY case_id"  # 1.0, 2.0 …
+    schema = {"id": pl.Int64(), "same": pl.Int64()}
+
+    frame = bulk.read_frame(sql, [], schema)
+
+    assert frame.rows() == [(i, i) for i in range(5)]
+    assert frame.equals(pl.DataFrame(_by_rows(sql, []), schema=schema, orient="row"))
