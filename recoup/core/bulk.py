@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -217,13 +217,18 @@ def _read_columns_sqlite(
     ]
     # The CTE is not flattened into an aggregate (SQLite's rules), so the rows reach the
     # aggregates in the order ``sql`` gives them, and each row reaches all of them at once.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH _q({', '.join(names)}) AS ({sql}) "  # noqa: S608 (the caller's SQL, parameters bound)
-            f"SELECT count(*), {', '.join(parts)} FROM _q",
-            list(params),
-        )
-        count, *texts = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH _q({', '.join(names)}) AS ({sql}) "  # noqa: S608 (the caller's SQL, parameters bound)
+                f"SELECT count(*), {', '.join(parts)} FROM _q",
+                list(params),
+            )
+            count, *texts = cursor.fetchone()
+    except DatabaseError:
+        # A column's text over SQLite's length limit (1 GB: tens of millions of rows), or SQL
+        # this wrapping does not take: the row read runs it as given (and raises its errors).
+        return None
     if not count:
         return pl.DataFrame(schema=schema)
     columns: list[pl.Series] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 
 import polars as pl
@@ -200,3 +201,18 @@ def test_read_frame_reads_sqlite_rows_when_a_value_is_not_what_the_schema_says(
 
     assert frame.rows() == [(i, i) for i in range(5)]
     assert frame.equals(pl.DataFrame(_by_rows(sql, []), schema=schema, orient="row"))
+
+
+def test_read_frame_reads_rows_when_a_column_is_longer_than_sqlite_allows(table: str) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL reads through COPY")
+    _fill(table, 500)
+    raw = connection.connection
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+    raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1_000)  # each column's text is longer
+    try:
+        frame = bulk.read_frame(SELECT, [1], READ_SCHEMA)
+    finally:
+        raw.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+
+    assert frame.rows() == _by_rows(SELECT, [1])
