@@ -751,6 +751,7 @@ class Phases:
                 else "stage: insert staged contacts"
             ),
         )
+        self.wrap(pipeline, "insert_encoded", "stage: insert staged contacts")
         self.wrap(switchover, "filter_staged", "run: filter (set-based SQL)")
         self.wrap(switchover, "switch_over", "run: switch-over (INSERT … SELECT)")
         self.wrap(services, "_finish", "run: finish (batch totals, audit)")
