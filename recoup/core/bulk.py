@@ -166,8 +166,9 @@ def _distinct_at_most(column: pl.Series) -> bool:
 def read_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Run a SELECT and return its rows as a polars frame with ``schema`` (columns in order).
 
-    PostgreSQL streams the result as CSV through ``COPY (…) TO STDOUT``; SQLite's rows go
-    straight into polars. Either way no per-row Python object outlives the call."""
+    PostgreSQL streams the result as CSV through ``COPY (…) TO STDOUT``; SQLite returns a
+    frame of integers and strings one text per column (``_read_columns_sqlite``) and any
+    other frame as rows. Either way no per-row Python object outlives the call."""
     if connection.vendor == "postgresql":
         buf = io.BytesIO()
         with connection.cursor() as cursor:
