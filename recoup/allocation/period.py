@@ -35,6 +35,7 @@ from recoup.cases.permissions import cases_user_can, user_can
 from recoup.core.clock import now
 from recoup.core.exceptions import PermissionDenied, RecoupError
 from recoup.intake.models import ColumnMapping, FileKind
+from recoup.intake.normalise import export_cell
 from recoup.workdays.calendar import local_date
 
 MAX_EXTENSION_DAYS = 90
@@ -188,35 +189,48 @@ def return_workbook(run: AllocationRun) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("退案清单"))
     theirs = _client_headers(run)
+    # The headers are the bank's own and the case numbers came from its files: text cells
+    # are neutralised, so neither can become a live formula in the client's Excel.
     ws.append(
         [
-            theirs.get("client_case_number", _("委托方案件号")),
-            theirs.get("product", _("产品")),
-            _("委案金额"),
-            theirs.get("total_owed", _("欠款总额")),
-            theirs.get("overdue_days", _("逾期天数")),
-            theirs.get("stage", _("逾期阶段")),
-            _("委案时间"),
-            _("退案时间"),
+            export_cell(str(header))
+            for header in (
+                theirs.get("client_case_number", _("委托方案件号")),
+                theirs.get("product", _("产品")),
+                _("委案金额"),
+                theirs.get("total_owed", _("欠款总额")),
+                theirs.get("overdue_days", _("逾期天数")),
+                theirs.get("stage", _("逾期阶段")),
+                _("委案时间"),
+                _("退案时间"),
+            )
         ]
     )
-    ids = list(run.lines.filter(reason="returned").values_list("case_id", flat=True))
-    for start in range(0, len(ids), 2000):
-        for case in Case.objects.filter(pk__in=ids[start : start + 2000]).order_by(
-            "client_case_number"
-        ):
-            ws.append(
-                [
-                    case.client_case_number,
-                    case.get_product_display(),
-                    case.entrusted_amount,
-                    case.total_owed,
-                    case.overdue_days,
-                    case.stage,
-                    local_date(case.placed_at).isoformat(),
-                    local_date(case.closed_at).isoformat() if case.closed_at else "",
-                ]
-            )
+    returned = Case.objects.filter(
+        pk__in=run.lines.filter(reason="returned").values("case_id")
+    ).order_by("client_case_number", "id")  # the whole list in case-number order
+    for case in returned.only(
+        "client_case_number",
+        "product",
+        "entrusted_amount",
+        "total_owed",
+        "overdue_days",
+        "stage",
+        "placed_at",
+        "closed_at",
+    ).iterator(chunk_size=2000):
+        ws.append(
+            [
+                export_cell(case.client_case_number),
+                export_cell(str(case.get_product_display())),
+                case.entrusted_amount,
+                case.total_owed,
+                case.overdue_days,
+                case.stage,
+                local_date(case.placed_at).isoformat(),
+                local_date(case.closed_at).isoformat() if case.closed_at else "",
+            ]
+        )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from recoup.allocation.messages import reason_label
 from recoup.allocation.models import AllocationRun
 from recoup.allocation.selectors import run_lines
+from recoup.intake.normalise import export_cell
 
 
 def _name(user: object) -> str:
@@ -33,14 +34,16 @@ def run_workbook(run: AllocationRun) -> bytes:
         ]
     )
     for line in run_lines(run).iterator(chunk_size=5000):
+        # Case numbers come from the bank's file; names from people's records: never a
+        # live formula in the reader's Excel.
         ws.append(
             [
-                line.case.client_case_number,
+                export_cell(line.case.client_case_number),
                 line.balance,
-                _name(line.previous_assignee),
-                _name(line.collector),
-                line.team.name if line.team else "",
-                line.rule_name,
+                export_cell(_name(line.previous_assignee)),
+                export_cell(_name(line.collector)),
+                export_cell(line.team.name if line.team else ""),
+                export_cell(line.rule_name),
                 reason_label(line.reason, line.params),
             ]
         )
@@ -49,7 +52,9 @@ def run_workbook(run: AllocationRun) -> bytes:
     summary.append([_("案件"), run.case_count, _("已分配"), run.placed_count])
     before = run.parameters.get("before")
     if before:
-        summary.append([_("交接前"), _name(run.subject_user), before["cases"], before["balance"]])
+        summary.append(
+            [_("交接前"), export_cell(_name(run.subject_user)), before["cases"], before["balance"]]
+        )
     for row in run.result.get("collectors", []):
         summary.append([row["collector_id"], row["cases"], row["balance"]])
     out = io.BytesIO()

@@ -764,6 +764,12 @@ def neutralise_formula(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_TRIGGERS) else value
 
 
+def export_cell(value: object) -> object:
+    """A value for a cell of an export: text neutralised (``neutralise_formula``), numbers,
+    dates and None as they are."""
+    return neutralise_formula(value) if isinstance(value, str) else value
+
+
 def neutralise_formula_series(series: pl.Series) -> pl.Series:
     """``neutralise_formula`` over a column (nulls stay null)."""
     text = series.cast(pl.String)

@@ -9,12 +9,7 @@ from openpyxl import Workbook
 
 from recoup.intake.messages import issue_message
 from recoup.intake.models import ImportIssue, ImportJob
-from recoup.intake.normalise import neutralise_formula
-
-
-def _cell(value: object) -> object:
-    # Never let a bank's cell become a live formula in someone's Excel (CSV/XLSX injection).
-    return neutralise_formula(value) if isinstance(value, str) else value
+from recoup.intake.normalise import export_cell
 
 
 def issues_workbook(job: ImportJob) -> bytes:
@@ -34,10 +29,10 @@ def issues_workbook(job: ImportJob) -> bytes:
         ws.append(
             [
                 issue.row_number,
-                _cell(issue.column),
-                _cell(issue.value_masked),
+                export_cell(issue.column),
+                export_cell(issue.value_masked),
                 str(severity.get(issue.severity, issue.severity)),
-                _cell(issue_message(issue.code, issue.params)),
+                export_cell(issue_message(issue.code, issue.params)),
             ]
         )
     buffer = io.BytesIO()

@@ -17,7 +17,7 @@ from recoup.audit.services import audit_record
 from recoup.clients.models import Client
 from recoup.core.clock import now
 from recoup.core.exceptions import PermissionDenied, ValidationError
-from recoup.intake.normalise import neutralise_formula
+from recoup.intake.normalise import export_cell
 from recoup.messaging.letters import pdf_from_html
 from recoup.money.commission import performance
 from recoup.money.models import Statement, StatementBreak, StatementLayout, StatementLine
@@ -59,10 +59,6 @@ def layout_for(statement: Statement) -> Layout:
     )
 
 
-def _cell(value: object) -> object:
-    return neutralise_formula(value) if isinstance(value, str) else value
-
-
 def _stamp(actor: User) -> str:
     return _("由 %(who)s 于 %(when)s 导出") % {
         "who": actor.display_name or actor.username,
@@ -96,7 +92,7 @@ def statement_xlsx(*, actor: User, statement: Statement) -> bytes:
             value = getattr(line, field)
             if field == "result":
                 value = str(results.get(value, value))
-            row.append(_cell(value))
+            row.append(export_cell(value))
         ws.append(row)
     ws.append([])
     ws.append([_("合计"), statement.lines_count, statement.declared_total])
@@ -114,11 +110,11 @@ def statement_xlsx(*, actor: User, statement: Statement) -> bytes:
         breaks.append(
             [
                 str(kinds[brk.kind]),
-                _cell(txn),
+                export_cell(txn),
                 brk.amount_client,
                 brk.amount_ours,
                 str(statuses[brk.status]),
-                _cell(brk.resolution),
+                export_cell(brk.resolution),
             ]
         )
     figures = wb.create_sheet(_("业绩与佣金"))
@@ -139,7 +135,7 @@ def statement_xlsx(*, actor: User, statement: Statement) -> bytes:
     for c in performance(statement):
         figures.append(
             [
-                _cell(c["name"]),
+                export_cell(c["name"]),
                 c["cases"],
                 c["recovered"],
                 c["commission"],
@@ -154,7 +150,7 @@ def statement_xlsx(*, actor: User, statement: Statement) -> bytes:
     figures.append([])
     figures.append([_("小组"), _("笔数"), _("回款金额")])
     for t in statement.summary.get("teams", []):
-        figures.append([_cell(t["name"]), t["count"], t["amount"]])
+        figures.append([export_cell(t["name"]), t["count"], t["amount"]])
     out = io.BytesIO()
     wb.save(out)
     _audit(actor, statement, "xlsx")

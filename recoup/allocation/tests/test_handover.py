@@ -116,6 +116,19 @@ def test_the_hand_over_report_accounts_for_every_case(world, client, login):
     assert {r[3] for r in rows} == {"Fay"}
 
 
+def test_the_hand_over_report_shows_a_formula_like_case_number_as_text(world, client, login):
+    ids = ben_holds(world, 1)
+    Case.objects.filter(pk=ids[0]).update(client_case_number="=1+1")
+    run = services.run_preview_handover(actor=world.sue, departing=world.ben)
+    login(world.sue)
+
+    response = client.get(f"/allocation/runs/{run.pk}/report.xlsx")
+
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    cells = {row[0].value: row[0].data_type for row in list(sheet.iter_rows())[1:]}
+    assert cells["'=1+1"] == "s"
+
+
 def test_the_team_leader_finds_and_signs_the_hand_over_in_the_ui(world, client, login):
     ben_holds(world, 2)
     nina = n2_leader(world)

@@ -121,6 +121,37 @@ def test_returned_cases_leave_the_collectors_view_and_the_export_uses_the_client
     assert sorted(r[0] for r in rows[1:]) == ["P0100", "P0101"]
 
 
+def test_the_return_export_never_carries_a_live_formula_and_is_in_case_number_order(
+    world, client, login
+):
+    ids = ending_soon(world, 3)
+    numbers = ["Z-9", '=HYPERLINK("http://x.example","点此")', "+1+2"]  # id order ≠ sorted
+    for cid, number in zip(ids, numbers, strict=True):
+        Case.objects.filter(pk=cid).update(client_case_number=number)
+    ColumnMapping.objects.create(
+        organisation=world.org,
+        client=world.bank_a,
+        kind="cases",
+        name="甲银行格式",
+        columns={"=cmd|' /C calc'!A0": "client_case_number"},
+        created_by=world.amy,
+    )
+    run = period.cases_return(actor=world.sue, case_ids=ids, note="月末退案")
+    login(world.sue)
+
+    response = client.get(f"/allocation/runs/{run.pk}/returned.xlsx")
+
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    cells = [row[0] for row in sheet.iter_rows()]
+    assert all(cell.data_type == "s" for cell in cells)  # text, never a formula
+    assert [cell.value for cell in cells] == [
+        "'=cmd|' /C calc'!A0",
+        "'+1+2",
+        '\'=HYPERLINK("http://x.example","点此")',
+        "Z-9",
+    ]
+
+
 def test_the_period_page_lists_cases_ending_this_week_and_returns_the_chosen(world, client, login):
     ids = ending_soon(world, 2)
     later = pending_cases(world, 1, start=400)
