@@ -371,3 +371,41 @@ def test_the_contact_blind_index_is_rebuilt_whole_after_a_large_first_file(world
     assert job.status == "succeeded", job.error_message
     assert index_sql() == before
     assert ContactPoint.objects.filter(organisation=world.org).count() >= 10
+
+
+def test_a_file_with_more_rows_than_debtors_rebuilds_the_name_index_and_names_still_match(
+    world, bank_file, monkeypatch
+):
+    """On SQLite a file with more rows than there are debtors builds the debtors' random name
+    index once, after their insert; afterwards it is there, the same, and finds them."""
+    from django.db import connection
+
+    from recoup.cases import pii
+    from recoup.core import db
+
+    def index_sql():
+        if connection.vendor != "sqlite":
+            return "n/a"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'debtor_org_name'")
+            return cursor.fetchone()[0]
+
+    rebuilt: list[tuple[str, bool]] = []
+    original = db.sqlite_indexes_rebuilt
+
+    def spy(table, names, *, when):
+        rebuilt.append((table, when))
+        return original(table, names, when=when)
+
+    monkeypatch.setattr(switchover, "sqlite_indexes_rebuilt", spy)
+    before = index_sql()
+    stored = Debtor.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    rows = [row(n, serial=600 + n, name=f"李{n}") for n in range(1, stored + 3)]
+
+    job = run(world, upload(world, bank_file(rows)))
+
+    assert job.status == "succeeded", job.error_message
+    assert ("cases_debtor", connection.vendor == "sqlite") in rebuilt
+    assert index_sql() == before
+    found = Debtor.objects.for_org(world.org).filter(name_bidx=pii.name_bidx("李2"))
+    assert found.count() == 1
