@@ -353,23 +353,25 @@ def test_overdue_since_today_is_not_in_the_future_just_after_midnight_in_china(w
     assert Case.objects.get(client_case_number="N00001").overdue_days == 0
 
 
+def _sqlite_index_sql(name: str) -> str:
+    """The DDL of SQLite index ``name`` ("n/a" on PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return "n/a"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
+        return cursor.fetchone()[0]
+
+
 def test_the_contact_blind_index_is_rebuilt_whole_after_a_large_first_file(world, bank_file):
     """On SQLite a file bringing more contact points than are stored rebuilds the random
     (organisation, blind index) index once, and it is there afterwards, the same."""
-    from django.db import connection
-
-    def index_sql():
-        if connection.vendor != "sqlite":
-            return "n/a"
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'contact_org_bidx'")
-            return cursor.fetchone()[0]
-
-    before = index_sql()
+    before = _sqlite_index_sql("contact_org_bidx")
     ContactPoint.objects.all().delete()  # the file's contact points outnumber the stored ones
     job = run(world, upload(world, bank_file([row(n, serial=500 + n) for n in range(1, 6)])))
     assert job.status == "succeeded", job.error_message
-    assert index_sql() == before
+    assert _sqlite_index_sql("contact_org_bidx") == before
     assert ContactPoint.objects.filter(organisation=world.org).count() >= 10
 
 
@@ -383,13 +385,6 @@ def test_a_file_with_more_rows_than_debtors_rebuilds_the_name_index_and_names_st
     from recoup.cases import pii
     from recoup.core import db
 
-    def index_sql():
-        if connection.vendor != "sqlite":
-            return "n/a"
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'debtor_org_name'")
-            return cursor.fetchone()[0]
-
     rebuilt: list[tuple[str, bool]] = []
     original = db.sqlite_indexes_rebuilt
 
@@ -398,7 +393,7 @@ def test_a_file_with_more_rows_than_debtors_rebuilds_the_name_index_and_names_st
         return original(table, names, when=when)
 
     monkeypatch.setattr(switchover, "sqlite_indexes_rebuilt", spy)
-    before = index_sql()
+    before = _sqlite_index_sql("debtor_org_name")
     stored = Debtor.objects.order_by("-id").values_list("id", flat=True).first() or 0
     rows = [row(n, serial=600 + n, name=f"李{n}") for n in range(1, stored + 3)]
 
@@ -406,6 +401,6 @@ def test_a_file_with_more_rows_than_debtors_rebuilds_the_name_index_and_names_st
 
     assert job.status == "succeeded", job.error_message
     assert ("cases_debtor", connection.vendor == "sqlite") in rebuilt
-    assert index_sql() == before
+    assert _sqlite_index_sql("debtor_org_name") == before
     found = Debtor.objects.for_org(world.org).filter(name_bidx=pii.name_bidx("李2"))
     assert found.count() == 1
