@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import fcntl
 import math
 import os
 import pstats
@@ -61,6 +60,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from _lock import single_run_lock  # bench/_lock.py (a script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -152,19 +153,8 @@ def save_snapshot() -> None:
         conn.execute(f"CREATE DATABASE {PG_SNAPSHOT} TEMPLATE {PG_DBNAME}")
 
 
-def single_run_lock() -> Any:
-    """One run at a time: runs delete and restore the same bench database (two at once
-    corrupted it: "database disk image is malformed")."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    handle = (BENCH_DIR / "allocate.lock").open("w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit("another bench/allocate.py run holds var/bench/allocate.lock")
-    return handle
-
-
-LOCK = single_run_lock()  # held until the process ends
+# Runs delete and restore the same bench database: one at a time.
+LOCK = single_run_lock(BENCH_DIR, "allocate")  # held until the process ends
 RESTORED = reset_database()
 
 import django  # noqa: E402

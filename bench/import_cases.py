@@ -76,7 +76,6 @@ import argparse
 import contextlib
 import cProfile
 import csv
-import fcntl
 import functools
 import gc
 import inspect
@@ -95,6 +94,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _lock import single_run_lock  # bench/_lock.py (a script's own folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -1088,20 +1089,10 @@ def print_phases(out: dict[str, Any], label: str) -> None:
     out["sql"].report()
 
 
-def single_run_lock() -> Any:
-    """One run at a time: runs share the bench database, the floor table and the media."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    handle = (BENCH_DIR / "import_cases.lock").open("w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        sys.exit("another bench/import_cases.py run holds var/bench/import_cases.lock")
-    return handle
-
-
 def main() -> None:
     global META
-    lock = single_run_lock()
+    # Runs share the bench database, the floor table and the media: one at a time.
+    lock = single_run_lock(BENCH_DIR, "import_cases")
     kind = "xlsx" if ARGS.xlsx else "csv"
     print(
         f"import_cases: rows={ARGS.rows} db={ARGS.db} file={kind} repeat={ARGS.repeat} "
