@@ -2,7 +2,10 @@
 allocation commit moves (PostgreSQL rewrites the row and adds an entry to every index)."""
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+
+from recoup.cases.models import ContactPoint
+from recoup.cases.services import contact_point_build
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +30,47 @@ def test_the_account_blind_index_has_one_plain_index_and_no_like_index():
     indexes = _indexes_on("account_bidx")
     assert list(indexes) == ["case_account_bidx"]
     assert "pattern_ops" not in indexes["case_account_bidx"]
+
+
+def _contact_point_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'cases_contactpoint'"
+            )
+            return dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_contactpoint' "
+            "AND indexname <> 'cases_contactpoint_pkey'"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_a_contact_point_has_one_index_for_its_debtor_and_uid_and_one_for_its_number():
+    # An import writes about 5.5 contact points a case: every index costs millions of
+    # entries. The uid (always looked up with the debtor) shares the debtor's index.
+    indexes = _contact_point_indexes()
+    if connection.vendor == "sqlite":
+        # the unique (debtor, uid) constraint's own index, named by SQLite
+        assert len(indexes) == 2
+        assert "contact_org_bidx" in indexes
+        (auto,) = set(indexes) - {"contact_org_bidx"}
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA index_info('{auto}')")
+            assert [row[2] for row in cursor.fetchall()] == ["debtor_id", "uid"]
+    else:
+        assert set(indexes) == {"contact_debtor_uid", "contact_org_bidx"}
+        assert "(debtor_id, uid)" in indexes["contact_debtor_uid"]
+
+
+def test_a_uid_twice_for_one_debtor_is_refused_and_the_first_stays(world):
+    debtor = world.cases["ada_case"].debtor
+    first = ContactPoint.objects.filter(debtor=debtor).first()
+    assert first is not None
+    again = contact_point_build(debtor=debtor, kind="phone", value="13900001111")
+    again.uid = first.uid
+    with pytest.raises(IntegrityError), transaction.atomic():
+        again.save()
+    assert ContactPoint.objects.filter(uid=first.uid).count() == 1
+    assert ContactPoint.objects.get(pk=first.pk).personal_data() == first.personal_data()
