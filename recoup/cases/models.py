@@ -141,6 +141,11 @@ class Case(TimeStampedModel):
     # branch, team and assignee: served by the (organisation, …, status) indexes below, which
     # every query uses (all are organisation-scoped); a single-column index each would only
     # slow the allocation commit, which rewrites a million rows (bench/allocate.py).
+    # team, assignee and previous_assignee have no database check either: an allocation
+    # commit changes all three on every case it moves, and PostgreSQL checked each at commit
+    # (8 of 34 s for 1M cases). They are written from active users and teams that the run
+    # validated; users and teams are never deleted (PROTECT, applied by Django); and
+    # ``manage.py contact_daily`` reports any case naming one that does not exist (ADR 0008).
     branch = models.ForeignKey(
         "accounts.OrgUnit",
         on_delete=models.PROTECT,
@@ -156,6 +161,7 @@ class Case(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="cases",
         db_index=False,
+        db_constraint=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -165,6 +171,7 @@ class Case(TimeStampedModel):
         related_name="assigned_cases",
         verbose_name=_("催收员"),
         db_index=False,
+        db_constraint=False,
     )
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.NEW)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -183,6 +190,7 @@ class Case(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         verbose_name=_("上一催收员"),
     )
     allocation_due_at = models.DateTimeField(_("分案期限"), null=True, blank=True)

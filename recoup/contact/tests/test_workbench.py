@@ -424,3 +424,39 @@ def test_deleting_a_debtor_deletes_its_contact_points(world):
     )
     debtor.delete()
     assert not ContactPoint.objects.filter(debtor_id=debtor.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("column", "what"),
+    [
+        ("assignee_id", "collector"),
+        ("previous_assignee_id", "previous collector"),
+        ("team_id", "team"),
+    ],
+)
+def test_contact_daily_reports_cases_naming_no_collector_or_team(world, column, what):
+    """A case's assignee, team and previous assignee have no database check (allocation
+    speed, ADR 0008): the daily run is the check."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    case = world.cases["ada_case"]
+    missing = 10_000_000
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE cases_case SET {column} = %s WHERE id = %s", [missing, case.pk])  # noqa: S608
+    err = StringIO()
+    with pytest.raises(CommandError, match=f"1 case\\(s\\) name no existing {what}$"):
+        call_command("contact_daily", "--today", "2026-11-23", stdout=StringIO(), stderr=err)
+    assert f"case {case.pk} names a {what} that does not exist" in err.getvalue()
+
+
+def test_a_collector_with_cases_cannot_be_deleted(world):
+    from django.db.models import ProtectedError
+
+    # Django applies PROTECT itself: the key has no database check to do it.
+    with pytest.raises(ProtectedError) as caught:
+        world.ada.delete()
+    assert world.cases["ada_case"] in set(caught.value.protected_objects)
+    assert Case.objects.filter(assignee=world.ada).exists()
