@@ -269,3 +269,22 @@ def login(client):  # type: ignore[no-untyped-def]
 
 
 __all__ = ["PASSWORD", "World", "make_id_number", "now"]
+
+
+def table_indexes(table: str) -> dict[str, str]:
+    """Every index of ``table`` by name, with its definition (SQLite's implicit indexes of
+    UNIQUE and PRIMARY KEY constraints have none: ""; PostgreSQL's primary key is listed)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, COALESCE(sql, '') FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = %s",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table]
+            )
+        return dict(cursor.fetchall())

@@ -17,7 +17,7 @@ from recoup.allocation.services import RuleInput, TargetInput
 from recoup.audit.models import AuditEvent
 from recoup.cases.models import Case, Hold
 from recoup.core.exceptions import PermissionDenied, RecoupError
-from tests.fixtures import _case
+from tests.fixtures import _case, table_indexes
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -328,25 +328,11 @@ def test_a_branch_managers_rule_preview_reads_only_their_branchs_cases(world):
     assert lines == {south.pk, *north}
 
 
-def _case_indexes() -> dict[str, str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'cases_case' AND sql IS NOT NULL"
-            )
-        else:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case'"
-            )
-        return dict(cursor.fetchall())
-
-
 def test_a_commit_moving_most_cases_leaves_the_case_indexes_as_they_were(world, monkeypatch):
     # On SQLite a large commit rebuilds the indexes it would otherwise update case by case.
     monkeypatch.setattr(services, "REBUILD_MIN_CASES", 1)
     ids = pending_cases(world, 12)
-    indexes = _case_indexes()
+    indexes = table_indexes("cases_case")
     assert set(services.MOVED_CASE_INDEXES) <= set(indexes)
     rule_set = team_rule_set(world)
     first = services.run_preview_rules(rule_set=rule_set, actor=world.sue)
@@ -354,11 +340,11 @@ def test_a_commit_moving_most_cases_leaves_the_case_indexes_as_they_were(world, 
 
     services.run_commit(run=second, actor=world.sue)
 
-    assert _case_indexes() == indexes
+    assert table_indexes("cases_case") == indexes
     assert Case.objects.filter(pk__in=ids, assignee=world.ada, status="assigned").count() == 4
     # refused whole: nothing moved and the indexes are still there
     before = dict(Case.objects.filter(pk__in=ids).values_list("pk", "assignee_id"))
     with pytest.raises(services.StaleRun):
         services.run_commit(run=first, actor=world.sue)
-    assert _case_indexes() == indexes
+    assert table_indexes("cases_case") == indexes
     assert dict(Case.objects.filter(pk__in=ids).values_list("pk", "assignee_id")) == before

@@ -1,56 +1,30 @@
-"""The case table's indexes: each one is paid for by every imported case and by every case an
-allocation commit moves (PostgreSQL rewrites the row and adds an entry to every index)."""
+"""The indexes and keys of the case and contact-point tables: each index is paid for by every
+imported row and by every case an allocation commit moves (PostgreSQL rewrites the row and
+adds an entry to every index), each checked key by every row that sets it."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from recoup.cases.models import ContactPoint
 from recoup.cases.services import contact_point_build
+from tests.fixtures import table_indexes
 
 pytestmark = pytest.mark.django_db
-
-
-def _indexes_on(column: str) -> dict[str, str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'cases_case' AND sql IS NOT NULL"
-            )
-        else:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_case'"
-            )
-        return {name: sql for name, sql in cursor.fetchall() if column in sql}
 
 
 def test_the_account_blind_index_has_one_plain_index_and_no_like_index():
     # A blind index is only compared for equality (repayment files matched by account): a
     # PostgreSQL varchar_pattern_ops twin would be written for every case and never read.
-    indexes = _indexes_on("account_bidx")
+    indexes = {n: sql for n, sql in table_indexes("cases_case").items() if "account_bidx" in sql}
     assert list(indexes) == ["case_account_bidx"]
     assert "pattern_ops" not in indexes["case_account_bidx"]
-
-
-def _contact_point_indexes() -> dict[str, str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name = 'cases_contactpoint'"
-            )
-            return dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_contactpoint' "
-            "AND indexname <> 'cases_contactpoint_pkey'"
-        )
-        return dict(cursor.fetchall())
 
 
 def test_a_contact_point_has_one_index_for_its_debtor_and_uid_and_one_for_its_number():
     # An import writes about 5.5 contact points a case: every index costs millions of
     # entries. The uid (always looked up with the debtor) shares the debtor's index.
-    indexes = _contact_point_indexes()
+    indexes = table_indexes("cases_contactpoint")
+    indexes.pop("cases_contactpoint_pkey", None)  # PostgreSQL's; SQLite's is the rowid
     if connection.vendor == "sqlite":
         # the unique (debtor, uid) constraint's own index, named by SQLite
         assert len(indexes) == 2
