@@ -8,7 +8,7 @@ is keyed blind indexes for exact lookup. Amounts are Decimal with 2 places.
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -290,14 +290,6 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class ContactPointQuerySet(TenantQuerySet["ContactPoint"]):
-    def with_number(self, organisation_id: int, bidx: str) -> Self:
-        """The contact points of an organisation with this blind index (a phone or email),
-        through the partial index ``contact_org_bidx``: the ``<> ''`` term is the index's
-        own condition, which SQLite needs to see as written to use it."""
-        return self.filter(organisation_id=organisation_id, value_bidx=bidx).exclude(value_bidx="")
-
-
 class ContactPoint(TimeStampedModel):
     """A phone, address or email of the debtor or of a third party linked to them.
 
@@ -365,7 +357,7 @@ class ContactPoint(TimeStampedModel):
     refused_at = models.DateTimeField(null=True, blank=True)
     time_zone = models.CharField(_("时区"), max_length=40, blank=True, db_default="")
 
-    objects = ContactPointQuerySet.as_manager()
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["debtor", "role", "kind", "id"]
@@ -373,14 +365,7 @@ class ContactPoint(TimeStampedModel):
             models.UniqueConstraint(fields=["debtor", "uid"], name="contact_debtor_uid"),
         ]
         indexes = [
-            # Partial: addresses have no blind index ("") and were a third of the entries.
-            # A query uses it only when it repeats the condition (SQLite matches it as
-            # written): ``ContactPoint.objects.with_number`` does.
-            models.Index(
-                fields=["organisation", "value_bidx"],
-                name="contact_org_bidx",
-                condition=~Q(value_bidx=""),
-            ),
+            models.Index(fields=["organisation", "value_bidx"], name="contact_org_bidx"),
         ]
 
     def __str__(self) -> str:

@@ -55,7 +55,7 @@ def _debtor_ids_for_search(user: User, q: str) -> QuerySet[Debtor] | None:
             bidx = pii.phone_bidx(q)
         except IdentifierError:
             return None
-        debtor_ids = ContactPoint.objects.with_number(org, bidx).values("debtor_id")
+        debtor_ids = ContactPoint.objects.for_org(org).filter(value_bidx=bidx).values("debtor_id")
         return Debtor.objects.for_org(org).filter(pk__in=debtor_ids)
     return Debtor.objects.for_org(org).filter(name_bidx=pii.name_bidx(q))
 

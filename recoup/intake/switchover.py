@@ -269,8 +269,7 @@ def _insert_other_contact_points(
         "  WHERE NOT m.created) x "
         "WHERE x.rn = 1 AND NOT (x.value_bidx <> '' AND EXISTS ("
         "  SELECT 1 FROM cases_contactpoint e WHERE e.organisation_id = %s "
-        "  AND e.debtor_id = x.did AND e.value_bidx = x.value_bidx AND e.role = x.role "
-        "  AND NOT (e.value_bidx = '')))",  # the partial index's condition, as written
+        "  AND e.debtor_id = x.did AND e.value_bidx = x.value_bidx AND e.role = x.role))",
         [org, ts, ts, job.pk, org],
     )
 

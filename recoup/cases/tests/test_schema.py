@@ -67,22 +67,3 @@ def test_the_allocation_s_keys_are_unchecked_and_the_case_s_origin_keys_checked(
     # An allocation commit changes assignee, team and previous assignee on every case it
     # moves; a database check each cost PostgreSQL 8 of 34 s for 1M cases (ADR 0008).
     assert _checked_keys() == {"contract_id", "debtor_id", "batch_id", "branch_id"}
-
-
-def test_the_blind_index_of_contact_points_leaves_addresses_out_and_phone_search_uses_it(world):
-    # Addresses have no blind index (""): a third of an import's contact points. The index
-    # is partial, and a query must repeat its condition for SQLite to use it.
-    from recoup.cases import pii
-
-    definition = table_indexes("cases_contactpoint")["contact_org_bidx"]
-    assert "WHERE" in definition.upper()
-    assert "''" in definition
-    found = ContactPoint.objects.with_number(world.org.pk, pii.phone_bidx("13800000001"))
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = off")
-        plan = found.explain()
-    assert "contact_org_bidx" in plan
-    phone = ContactPoint.objects.filter(debtor=world.cases["ada_case"].debtor, kind="phone")[0]
-    assert list(ContactPoint.objects.with_number(world.org.pk, phone.value_bidx)) == [phone]
