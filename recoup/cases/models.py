@@ -360,7 +360,7 @@ class ContactPoint(TimeStampedModel):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        ordering = ["debtor", "role", "kind", "id"]
+        ordering = ["debtor_id", "role", "kind", "id"]  # "debtor" would join cases_debtor
         constraints = [
             models.UniqueConstraint(fields=["debtor", "uid"], name="contact_debtor_uid"),
         ]
