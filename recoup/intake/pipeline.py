@@ -408,8 +408,9 @@ def _seal_rows(
     cases, the staged contacts (``STAGED_CONTACT_VARYING`` and an index) and the contacts'
     repeated values (``STAGED_CONTACT_REPEATED``) by index.
 
-    Written for speed (≈ 1M rows × 7 contacts): time-ordered UUIDs (they append to the unique
-    indexes instead of landing at random), nonces cut from large random blocks; JSON records
+    Written for speed (≈ 1M rows × 7 contacts): time-ordered UUIDs (the debtors' append to
+    their unique uid index instead of landing at random; a contact point's uid is indexed
+    after its debtor), nonces cut from large random blocks; JSON records
     assembled from C-encoded strings in the same form as ``seal_json`` (the model reads them
     back with ``unseal_json``); every column a local.
     """
