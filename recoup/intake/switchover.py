@@ -118,8 +118,7 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
     # SPEC §3 step 3: allocation within one working day of the import.
     allocation_due = deadline(start=at, working_days=ALLOCATION_WORKING_DAYS)
     # New debtors: the first loadable row per person, unless the agency already knows them;
-    # inserted in row order (their time-ordered uids append to the uid index). "+ 0" keeps
-    # SQLite off a row-number range scan for the earlier rows, even without statistics.
+    # inserted in row order (their time-ordered uids append to the uid index).
     # A file with more rows than there are debtors has SQLite build the random name index
     # once, sorted, afterwards: inserting 940k debtors took 6.4–7.4 s with it, 3.7–3.9 s
     # without plus 1.7 s to build it (an A/B on the bench's database; bench/RESULTS.md).
@@ -193,20 +192,38 @@ def switch_over(job: ImportJob, *, actor_id: int, at: Any) -> int:
 
 
 def _insert_new_debtors(org: int, ts: Any, job: ImportJob) -> None:
-    """New debtors: the first loadable row per person, unless the agency already knows them."""
+    """New debtors: the first loadable row per person, unless the agency already knows them.
+
+    The staging table has no index by person (keeping one while a million rows arrived in
+    random order cost more than what follows), so each database finds the first rows its own
+    way, measured at 1M rows (bench/RESULTS.md):
+    - PostgreSQL: the rows without an earlier row of the same person, a hash anti-join of the
+      staging rows with themselves (2.2 s; the grouping below made it a nested loop, 10 s);
+    - SQLite: one grouping by person (a sort) gives each person's first row number; SQLite
+      would run the anti-join as a nested loop over the whole table per row."""
+    if connection.vendor == "postgresql":
+        first = (
+            f"s.state IN {LOADABLE} AND NOT EXISTS (SELECT 1 FROM {S} e "
+            "  WHERE e.job_id = s.job_id AND e.id_number_bidx = s.id_number_bidx "
+            f"  AND e.row_number < s.row_number AND e.state IN {LOADABLE})"
+        )
+        first_params: list[Any] = []
+    else:
+        first = (
+            f"s.row_number IN (SELECT MIN(f.row_number) FROM {S} f "
+            f"  WHERE f.job_id = %s AND f.state IN {LOADABLE} GROUP BY f.id_number_bidx)"
+        )
+        first_params = [job.pk]
     _exec(
         "INSERT INTO cases_debtor (organisation_id, uid, pii, pii_key_id, id_number_bidx, "
         "name_bidx, birth_year, gender, province, city, created_at, updated_at) "
         "SELECT %s, s.debtor_uid, s.debtor_pii, s.key_id, s.id_number_bidx, s.name_bidx, "
         "s.birth_year, s.gender, s.province, s.city, %s, %s "
-        f"FROM {S} s WHERE s.job_id = %s AND s.state IN {LOADABLE} "
-        f"AND NOT EXISTS (SELECT 1 FROM {S} e WHERE e.job_id = s.job_id "
-        f"  AND e.id_number_bidx = s.id_number_bidx AND e.row_number + 0 < s.row_number "
-        f"  AND e.state IN {LOADABLE}) "
+        f"FROM {S} s WHERE s.job_id = %s AND {first} "
         "AND NOT EXISTS (SELECT 1 FROM cases_debtor d "
         "  WHERE d.organisation_id = %s AND d.id_number_bidx = s.id_number_bidx) "
         "ORDER BY s.row_number",
-        [org, ts, ts, job.pk, org],
+        [org, ts, ts, job.pk, *first_params, org],
     )
 
 

@@ -110,6 +110,33 @@ def test_the_same_person_on_two_rows_is_one_debtor(world, bank_file):
     assert debtors[0].contact_points.filter(kind="phone", role="debtor").count() == 1
 
 
+def test_a_person_s_debtor_comes_from_their_first_loadable_row(world, bank_file):
+    # Rows 1 (a negative amount) and 3 (repeats row 2's case number) name the same person as
+    # row 4 but load nothing: the debtor is created from row 4, the first row that loads.
+    repeat = row(2, serial=7, name="重复行")
+    job = run(
+        world,
+        upload(
+            world,
+            bank_file(
+                [
+                    row(1, serial=7, name="无效行", principal="-5"),
+                    row(2, serial=8, name="他人"),
+                    repeat,
+                    row(4, serial=7, name="第四行"),
+                ]
+            ),
+        ),
+    )
+    assert job.status == "succeeded", job.error_message
+    assert (job.rows_invalid, job.rows_duplicate, job.rows_loaded) == (1, 1, 2)
+    case = Case.objects.get(batch_id=job.batch_id, client_case_number="N00004")
+    assert case.debtor.personal_data()["name"] == "第四行"
+    assert Debtor.objects.filter(cases__batch_id=job.batch_id).distinct().count() == 2
+    # The row that created the debtor brought its contact points with it.
+    assert case.debtor.contact_points.filter(kind="phone", role="debtor").count() == 1
+
+
 def test_a_number_repeated_within_a_row_is_one_contact_point(world, bank_file):
     from recoup.intake.tests.conftest import HEADERS
 
