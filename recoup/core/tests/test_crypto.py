@@ -61,3 +61,7 @@ def test_the_bulk_sealer_matches_the_single_value_functions():
     assert crypto.unseal_json(blob, aad=b"debtor:x") == {"name": "张三"}
     assert crypto.key_id_of(blob) == crypto.keyring().active_id
     assert sealer.blind("phone", "13812341234") == crypto.blind_index("phone", "13812341234")
+    # The keyed state is reused per kind: each value and kind still gets its own digest.
+    for kind, value in [("phone", "13900000000"), ("email", "a@b.cn"), ("phone", "13812341234")]:
+        assert sealer.blind(kind, value) == crypto.blind_index(kind, value)
+    assert sealer.blind("email", "13812341234") != sealer.blind("phone", "13812341234")
