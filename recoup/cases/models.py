@@ -268,6 +268,25 @@ class Case(TimeStampedModel):
     def account_number(self) -> str:
         return crypto.unseal(bytes(self.account_sealed), aad=self.account_aad()).decode()
 
+    def custom_aad(self) -> bytes:
+        """The bank's extra columns are bound to the case by its contract and case number,
+        which the import knows before the case exists and which never change."""
+        return b"case-custom:%d:%s" % (self.contract_id, self.client_case_number.encode())
+
+    def custom_fields(self) -> dict[str, str]:
+        """The bank's extra columns of this case (客户等级, 信用额度, 备注 …) as imported;
+        empty when the file had none. Callers audit the reading (``case_custom_reveal``)."""
+        if self.custom_sealed is None:
+            return {}
+        blob = bytes(self.custom_sealed)
+        try:
+            data = crypto.unseal_json(blob, aad=self.custom_aad())
+        except crypto.DecryptionError:
+            # Imports before 24 Nov 2026 bound the record to the debtor that the row would
+            # have created: readable when that row did create the case's debtor.
+            data = crypto.unseal_json(blob, aad=b"case-custom:" + str(self.debtor.uid).encode())
+        return {str(k): str(v) for k, v in data.items()}
+
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,8 @@ from recoup.workdays.calendar import local_date
 if TYPE_CHECKING:
     from recoup.accounts.models import Organisation, OrgUnit, User
     from recoup.clients.models import Batch, Contract
+
+logger = logging.getLogger(__name__)
 
 
 def _clean(obj: Debtor | ContactPoint | Case | Hold) -> None:
@@ -397,6 +400,27 @@ def debtor_unmask(*, case: Case, actor: User) -> dict[str, str]:
 
 
 @transaction.atomic
+def case_custom_reveal(*, case: Case, actor: User) -> dict[str, str] | None:
+    """The bank's extra columns of the case (客户等级, 信用额度, 备注 …), which may hold
+    anything, shown to those who may see personal data in full; audited. ``None`` when the
+    record cannot be read (imported before 24 Nov 2026 for a person already known)."""
+    _require(actor, UNMASK, case)
+    try:
+        fields = case.custom_fields()
+    except crypto.DecryptionError:
+        fields = None
+    audit_record(
+        action="cases.custom_fields.viewed",
+        actor=actor,
+        organisation=case.organisation_id,
+        case_id=case.pk,
+        debtor_id=case.debtor_id,
+        data={"fields": sorted(fields or {}), "readable": fields is not None},
+    )
+    return fields
+
+
+@transaction.atomic
 def case_list_record_view(*, actor: User, case_ids: list[int], filters: object) -> None:
     """Record a case-list page view: which cases' (masked) names were shown, and the search."""
     if not case_ids:
@@ -419,6 +443,22 @@ class ResealReport:
     debtors: int
     contacts: int
     cases: int
+
+
+def _reseal_custom_fields(case: Case) -> None:
+    """The bank's extra columns go with the case's account: the import seals both with the
+    same key, so a case moves to the active key whole (and onto the case's own binding,
+    ``Case.custom_aad``, when it was imported before it)."""
+    if case.custom_sealed is None:
+        return
+    try:
+        fields = case.custom_fields()
+    except crypto.DecryptionError:
+        # Bound to a debtor the row never created (imports before 24 Nov 2026): it could
+        # not be read before either; left as it is rather than lost.
+        logger.warning("case %s: custom fields unreadable, not re-sealed", case.pk)
+        return
+    case.custom_sealed = crypto.seal_json(fields, aad=case.custom_aad())
 
 
 def personal_data_reseal(*, batch_size: int = 1000) -> ResealReport:
@@ -450,8 +490,13 @@ def personal_data_reseal(*, batch_size: int = 1000) -> ResealReport:
                     plain = crypto.unseal(bytes(getattr(row, blob_field)), aad=aad)
                     setattr(row, blob_field, crypto.seal(plain, aad=aad))
                     setattr(row, key_field, active)
+                    if isinstance(row, Case):
+                        _reseal_custom_fields(row)
                     per_org[row.organisation_id] = per_org.get(row.organisation_id, 0) + 1
-                model.objects.bulk_update(rows, [blob_field, key_field])
+                fields = [blob_field, key_field]
+                if model is Case:
+                    fields.append("custom_sealed")
+                model.objects.bulk_update(rows, fields)
                 for org_id, n in per_org.items():
                     audit_record(
                         action="cases.personal_data.resealed",

@@ -12,6 +12,7 @@ urlpatterns = [
         views.contact_unmask,
         name="contact-unmask",
     ),
+    path("<int:case_id>/custom/", views.custom_reveal, name="custom-reveal"),
     path("<int:case_id>/holds/", views.case_hold, name="case-hold"),
     path(
         "<int:case_id>/holds/<int:hold_id>/release/",

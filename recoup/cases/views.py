@@ -119,6 +119,20 @@ def debtor_unmask(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def custom_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = _user(request)
+    case = _load(request, case_id)
+    try:
+        fields = services.case_custom_reveal(case=case, actor=user)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    return render(
+        request, "cases/case_detail.html#custom-fields", {"custom": fields, "revealed": True}
+    )
+
+
+@require_POST
+@login_required
 def case_hold(request: HttpRequest, case_id: int) -> HttpResponse:
     user = _user(request)
     case = _load(request, case_id)

@@ -447,7 +447,15 @@ def _seal_rows(
     enc = json.encoder.encode_basestring
     next_uid, next_nonce, job_id = OrderedUids().next, _Nonces().next, job.pk
     account_aad = b"case-account:" + str(job.organisation_id).encode() + b":"
+    custom_aad = b"case-custom:%d:" % job.contract_id  # + the case number: Case.custom_aad
     valid, empty = "valid", ""
+    # The custom fields' JSON object assembled from encoded strings, as ``seal_json`` would
+    # write it (4 µs a row less than the encoder); a column of other values (never from the
+    # readers, which give text) goes through the encoder.
+    text_customs = bool(customs) and all(
+        df.get_column(h).dtype == pl.String for h in custom_headers
+    )
+    custom_keys = [(enc(h) + ":", v) for h, v in customs]
 
     def contact(row: int, kind: str, role: str, label: str, value: str, name: str) -> None:
         hex_uid, uid = next_uid()
@@ -497,10 +505,23 @@ def _seal_rows(
         province = provinces[i] or empty
         city = cities[i] or empty
         custom_sealed = None
-        if customs:
+        if text_customs:
+            items = [key + enc(v[i]) for key, v in custom_keys if v[i]]
+            if items:
+                nonce = next_nonce()
+                custom_sealed = (
+                    prefix
+                    + nonce
+                    + encrypt(
+                        nonce,
+                        ("{" + ",".join(items) + "}").encode(),
+                        custom_aad + numbers[i].encode(),
+                    )
+                )
+        elif customs:
             data = {h: v[i] for h, v in customs if v[i] not in (None, empty)}
             if data:
-                custom_sealed = sealer.seal_json(data, b"case-custom:" + debtor_uid.encode())
+                custom_sealed = sealer.seal_json(data, custom_aad + numbers[i].encode())
         staged.append(
             (
                 job_id,

@@ -235,3 +235,60 @@ def test_rotating_the_data_key_reseals_everything_and_keeps_it_readable(world):
             assert fresh.personal_data()["id_number"] == make_id_number(1)
     assert AuditEvent.objects.filter(action="cases.personal_data.resealed").exists()
     assert old_id in old
+
+
+def _seal_custom(case: Case, fields: dict[str, str], *, legacy: bool = False) -> None:
+    from recoup.core import crypto
+
+    aad = b"case-custom:" + str(case.debtor.uid).encode() if legacy else case.custom_aad()
+    case.custom_sealed = crypto.seal_json(fields, aad=aad)
+    case.save(update_fields=["custom_sealed"])
+
+
+def test_the_bank_s_extra_columns_are_revealed_audited_and_only_to_those_who_may(world):
+    from recoup.cases.services import case_custom_reveal
+
+    case = world.cases["ada_case"]
+    _seal_custom(case, {"客户等级": "VIP", "备注": "周末勿扰"})
+    assert case_custom_reveal(case=case, actor=world.sue) == {"客户等级": "VIP", "备注": "周末勿扰"}
+    event = AuditEvent.objects.filter(action="cases.custom_fields.viewed").latest("seq")
+    assert event.actor == world.sue
+    assert event.data == {"fields": ["备注", "客户等级"], "readable": True}
+    assert "周末勿扰" not in str(event.data)
+    with pytest.raises(PermissionDenied):
+        case_custom_reveal(case=case, actor=world.amy)
+    # A case without extra columns has none; a record sealed for another case is refused,
+    # reported as unreadable, never shown.
+    assert world.cases["ben_case"].custom_fields() == {}
+    other = world.cases["ben_case"]
+    other.custom_sealed = case.custom_sealed
+    other.save(update_fields=["custom_sealed"])
+    assert case_custom_reveal(case=other, actor=world.sue) is None
+
+
+def test_rotating_the_data_key_reseals_the_extra_columns_onto_the_case(world):
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from recoup.core import crypto
+    from recoup.core.crypto import generate_key
+
+    current = world.cases["ada_case"]
+    legacy = world.cases["ben_case"]
+    _seal_custom(current, {"信用额度": "50000"})
+    # Bound to the debtor's uid, as imports before 24 Nov 2026 did.
+    _seal_custom(legacy, {"客户等级": "普通"}, legacy=True)
+    assert legacy.custom_fields() == {"客户等级": "普通"}
+    new_keys = {
+        **crypto.keyring().keys,
+        "k2027": crypto.parse_data_keys(f"k2027:{generate_key()}")["k2027"],
+    }
+    with override_settings(RECOUP_DATA_KEYS=new_keys, RECOUP_DATA_KEY_ID="k2027"):
+        call_command("reseal_personal_data", batch_size=2)
+        with override_settings(RECOUP_DATA_KEYS={"k2027": new_keys["k2027"]}):
+            for case, fields in [(current, {"信用额度": "50000"}), (legacy, {"客户等级": "普通"})]:
+                fresh = Case.objects.get(pk=case.pk)
+                assert crypto.key_id_of(bytes(fresh.custom_sealed)) == "k2027"
+                assert crypto.unseal_json(bytes(fresh.custom_sealed), aad=fresh.custom_aad()) == (
+                    fields
+                )

@@ -134,3 +134,30 @@ def test_amounts_are_grouped_by_thousands(world, client, login):
     login(world.ada)
     body = client.get(f"/cases/{world.cases['ada_case'].pk}/").content.decode()
     assert "10,573.45" in body
+
+
+def test_the_case_page_reveals_the_bank_s_extra_columns_on_request(world, client, login):
+    from recoup.core import crypto
+
+    case = world.cases["ada_case"]
+    login(world.sue)
+    assert 'data-testid="custom-fields"' not in client.get(f"/cases/{case.pk}/").content.decode()
+    case.custom_sealed = crypto.seal_json({"客户等级": "VIP"}, aad=case.custom_aad())
+    case.save(update_fields=["custom_sealed"])
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-testid="custom-reveal"' in page
+    assert "VIP" not in page
+    response = client.post(f"/cases/{case.pk}/custom/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert 'data-testid="custom-values"' in fragment
+    assert "VIP" in fragment
+    assert AuditEvent.objects.filter(action="cases.custom_fields.viewed", actor=world.sue).exists()
+    assert client.get(f"/cases/{case.pk}/custom/").status_code == 405
+    # The admin assistant reads the branch's cases but may not see personal data in full:
+    # the card, no button, and a refusal.
+    login(world.amy)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-testid="custom-fields"' in page
+    assert 'data-testid="custom-reveal"' not in page
+    assert client.post(f"/cases/{case.pk}/custom/").status_code == 403

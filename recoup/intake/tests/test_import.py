@@ -137,6 +137,21 @@ def test_a_person_s_debtor_comes_from_their_first_loadable_row(world, bank_file)
     assert case.debtor.contact_points.filter(kind="phone", role="debtor").count() == 1
 
 
+def test_every_case_keeps_its_own_extra_columns_readable(world, bank_file):
+    # The bench's "客户等级" column is not a Recoup field: it is kept, sealed, per case. The
+    # second row of a person did not create the debtor; its record must be readable too.
+    first, second = row(1, serial=7), row(2, serial=7)
+    second[-1] = "普通"
+    job = run(world, upload(world, bank_file([first, second, row(3)])))
+    assert job.status == "succeeded", job.error_message
+    cases = Case.objects.filter(batch_id=job.batch_id).order_by("client_case_number")
+    assert [c.custom_fields() for c in cases] == [
+        {"客户等级": "VIP"},
+        {"客户等级": "普通"},
+        {"客户等级": "VIP"},
+    ]
+
+
 def test_a_number_repeated_within_a_row_is_one_contact_point(world, bank_file):
     from recoup.intake.tests.conftest import HEADERS
 
