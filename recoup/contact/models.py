@@ -153,6 +153,9 @@ class ContactDecision(models.Model):
 
 
 class ContactAttempt(TimeStampedModel):
+    # Sealed with the active data key; ``reseal_personal_data`` re-seals them after a key change.
+    SEALED_FIELDS: ClassVar[dict[str, str]] = {"notes_sealed": "notes_aad"}
+
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, db_index=False
     )

@@ -8,6 +8,8 @@ moment leaves either the whole batch or nothing, and a failed job can simply be 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -150,6 +152,9 @@ class ImportIssue(models.Model):
 class QuarantinedRow(models.Model):
     """A rejected row kept (sealed) for correction and re-submission into the same batch."""
 
+    # Sealed with the active data key; ``reseal_personal_data`` re-seals them after a key change.
+    SEALED_FIELDS: ClassVar[dict[str, str]] = {"sealed": "aad"}
+
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="quarantine")
     row_number = models.PositiveIntegerField()
     client_case_number = models.CharField(max_length=80, blank=True)
@@ -163,6 +168,9 @@ class QuarantinedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row_number}"
+
+    def aad(self) -> bytes:
+        return b"quarantine:%d:%d" % (self.job_id, self.row_number)
 
 
 class StagedCase(models.Model):

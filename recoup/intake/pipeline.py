@@ -608,7 +608,7 @@ def quarantine_rows(
     objs = []
     for record in df.filter(pl.col("__row").is_in(list(wanted))).iter_rows(named=True):
         row = record.pop("__row")
-        aad = b"quarantine:" + str(job.pk).encode() + b":" + str(row).encode()
+        aad = b"quarantine:%d:%d" % (job.pk, row)  # QuarantinedRow.aad
         objs.append(
             QuarantinedRow(
                 job=job,

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -119,6 +120,11 @@ class MessageTemplate(TimeStampedModel):
 
 class Message(TimeStampedModel):
     """One SMS or letter to one contact point, from one template version."""
+
+    # Sealed with the active data key; ``reseal_personal_data`` re-seals them after a key change.
+    SEALED_FIELDS: ClassVar[dict[str, str]] = {"body_sealed": "body_aad"}
+    # A sent letter's PDF is a sealed file under MEDIA_ROOT, named by this field.
+    SEALED_FILES: ClassVar[dict[str, str]] = {"pdf_path": "pdf_aad"}
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("待发送")  # stored; waiting for the gateway or for release_at

@@ -196,6 +196,9 @@ class RepaymentPlan(models.Model):
     the case returns to active collection with the reason.
     """
 
+    # Sealed with the active data key; ``reseal_personal_data`` re-seals them after a key change.
+    SEALED_FIELDS: ClassVar[dict[str, str]] = {"payer_name_sealed": "payer_aad"}
+
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("待主管审批")
         APPROVED = "approved", _("待委托方同意")

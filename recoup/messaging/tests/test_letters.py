@@ -177,3 +177,54 @@ def test_a_missing_bank_contact_refuses_the_letter(world, media):
         letter_render_pdf(actor=world.ada, case=world.cases["ada_case"], template=template)
     assert "{{bank_contact}}" in err.value.message
     assert BANK_CONTACT not in err.value.message
+
+
+def _rotate_and_retire():
+    """A new active key, everything re-sealed, then the old key removed: the context under
+    which only re-sealed data can still be read."""
+    import contextlib
+
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from recoup.core import crypto
+
+    new = crypto.parse_data_keys(f"k2027:{crypto.generate_key()}")["k2027"]
+    stack = contextlib.ExitStack()
+    stack.enter_context(
+        override_settings(
+            RECOUP_DATA_KEYS={**crypto.keyring().keys, "k2027": new}, RECOUP_DATA_KEY_ID="k2027"
+        )
+    )
+    call_command("reseal_personal_data", batch_size=1)
+    stack.enter_context(override_settings(RECOUP_DATA_KEYS={"k2027": new}))
+    return stack
+
+
+def test_key_rotation_reseals_kept_letters_and_call_notes(world, letter, media):
+    from recoup.core import crypto
+
+    case = world.cases["ada_case"]
+    with time_machine.travel(bj(*MONDAY_10), tick=False):
+        letter_send(
+            actor=world.ada, case=case, template=letter, address=_address(case), delivery="mail"
+        )
+    message = Message.objects.get()
+    path = Path(media) / message.pdf_path
+    before = path.read_bytes()
+    attempt = ContactAttempt.objects.latest("pk")  # the letter's; notes as a collector's
+    attempt.notes_sealed = crypto.seal("客户称下周还款".encode(), aad=attempt.notes_aad())
+    attempt.save(update_fields=["notes_sealed"])
+    with _rotate_and_retire():
+        kept = letter_open(actor=world.ada, case=case, message=message)
+        assert hashlib.sha256(kept.pdf).hexdigest() == message.pdf_sha256
+        assert path.read_bytes() != before
+        assert crypto.key_id_of(path.read_bytes()) == "k2027"
+        assert not list(path.parent.glob("*.reseal"))
+        assert ContactAttempt.objects.get(pk=attempt.pk).notes() == "客户称下周还款"
+    tables = set(
+        AuditEvent.objects.filter(action="cases.personal_data.resealed").values_list(
+            "data__table", flat=True
+        )
+    )
+    assert {"messaging.message", "contact.contactattempt"} <= tables

@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = personal_data_reseal(batch_size=options["batch_size"])
+        others = "".join(f", {n} {label}" for label, n in sorted(report.others.items()))
         self.stdout.write(
             f"Re-sealed under key {crypto.keyring().active_id!r}: {report.debtors} debtors, "
-            f"{report.contacts} contact points, {report.cases} cases."
+            f"{report.contacts} contact points, {report.cases} cases{others}."
         )
