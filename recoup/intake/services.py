@@ -42,6 +42,7 @@ from recoup.intake.models import (
 from recoup.intake.permissions import STOP_LIST_KEEPERS, can_import
 from recoup.intake.pipeline import Counters, stage_cases
 from recoup.intake.readers import ReadError, ReadLimits, open_table
+from recoup.intake.report import quarantine_workbook
 
 if TYPE_CHECKING:
     from recoup.accounts.models import User
@@ -303,6 +304,24 @@ def import_confirm(
     )
     transaction.on_commit(lambda: _enqueue(job.pk))
     return job
+
+
+@transaction.atomic
+def quarantine_export(*, job: ImportJob, actor: User) -> tuple[bytes, int]:
+    """The job's quarantined rows in full, for correction and re-submission: for those who
+    may import the contract's files (they held the file itself); audited."""
+    if not can_import(actor, job.contract):
+        raise PermissionDenied(_("你没有权限下载该导入任务的隔离数据。"))
+    content, rows = quarantine_workbook(job)
+    audit_record(
+        action="intake.quarantine.downloaded",
+        actor=actor,
+        organisation=job.organisation_id,
+        object_type="import_job",
+        object_id=job.pk,
+        data={"rows": rows},
+    )
+    return content, rows
 
 
 def _enqueue(job_id: int) -> None:

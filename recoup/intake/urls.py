@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/mapping/check/", views.job_mapping_check, name="job-mapping-check"),
     path("jobs/<int:job_id>/progress/", views.job_progress, name="job-progress"),
     path("jobs/<int:job_id>/report.xlsx", views.job_report, name="job-report"),
+    path("jobs/<int:job_id>/quarantine.xlsx", views.job_quarantine, name="job-quarantine"),
     path("jobs/<int:job_id>/retry/", views.job_retry, name="job-retry"),
     path("jobs/<int:job_id>/resubmit/", views.job_resubmit, name="job-resubmit"),
     path("stop-list/", views.stop_list, name="stop-list"),

@@ -192,6 +192,7 @@ def _detail_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "can_retry": job.status == ImportJob.Status.FAILED
         and can_import(_user(request), job.contract),
         "quarantined": job.quarantine.filter(resolved_by__isnull=True).count(),
+        "can_import": can_import(_user(request), job.contract),
         "resubmit_form": ResubmitForm(),
     }
 
@@ -225,6 +226,23 @@ def job_report(request: HttpRequest, job_id: int) -> HttpResponse:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-issues.xlsx"'
+    return response
+
+
+@require_GET
+@login_required
+def job_quarantine(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The quarantined rows in full, as an XLSX to correct and re-submit (audited)."""
+    job = _job(request, job_id)
+    try:
+        content, _rows = services.quarantine_export(job=job, actor=_user(request))
+    except PermissionDenied as exc:
+        return _forbidden(request, exc.message)
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-quarantine.xlsx"'
     return response
 
 

@@ -209,3 +209,77 @@ def test_issue_messages_render_in_english(world):
         )
         assert "ID number" in issue_message("id_checksum", {})
     assert "停催名单" in issue_message("stop_listed", {"reason": "deceased"})
+
+
+def test_quarantined_rows_download_in_full_are_corrected_and_resubmitted(world, client, login):
+    from openpyxl import Workbook
+
+    from recoup.audit.models import AuditEvent
+    from recoup.intake.models import QuarantinedRow
+
+    evil = "=cmd|' /C calc'!A0"
+    job = services.import_upload(
+        upload=services.Upload(
+            contract=world.contract_a,
+            kind="cases",
+            file=_file([row(1), row(2, principal="oops"), row(3, principal=evil)]),
+            file_name="bank.csv",
+            branch=world.north,
+        ),
+        actor=world.amy,
+    )
+    services.import_confirm(job=job, columns=job.columns, actor=world.amy)
+    services.import_run(job_id=job.pk)
+    login(world.amy)
+    detail = client.get(f"/intake/jobs/{job.pk}/").content.decode()
+    assert 'data-testid="download-quarantine"' in detail
+    response = client.get(f"/intake/jobs/{job.pk}/quarantine.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    kept, why = book.worksheets
+    rows = [[c.value for c in r] for r in kept.iter_rows()]
+    assert rows[0] == HEADERS  # the file's own headers, in its order
+    principal = HEADERS.index("本金")
+    assert [r[0] for r in rows[1:]] == ["N00002", "N00003"]
+    assert rows[1][HEADERS.index("客户姓名")] == "王小明"  # in full: it is for correcting
+    assert rows[1][principal] == "oops"
+    # As sent, but typed as text: never a live formula, and "+86 …" phones survive the trip.
+    assert rows[2][principal] == evil
+    assert kept.cell(row=3, column=principal + 1).data_type == "s"
+    assert rows[1][HEADERS.index("手机号")] == "+86 139-0000-0001"
+    reasons = [[c.value for c in r] for r in why.iter_rows()][1:]
+    assert len(reasons) == 2
+    assert all("金额" in str(r[2]) for r in reasons)
+    event = AuditEvent.objects.get(action="intake.quarantine.downloaded")
+    assert (event.actor, event.data) == (world.amy, {"rows": 2})
+    # A collector may not have them.
+    login(world.ada)
+    assert client.get(f"/intake/jobs/{job.pk}/quarantine.xlsx").status_code in (403, 404)
+    assert AuditEvent.objects.filter(action="intake.quarantine.downloaded").count() == 1
+    # Corrected in the sheet and sent back as it is: both rows load into the same batch.
+    fixed = Workbook()
+    sheet = fixed.active
+    for r in rows[:1] + [[*r[:principal], "100.00", *r[principal + 1 :]] for r in rows[1:]]:
+        sheet.append(r)
+    buffer = io.BytesIO()
+    fixed.save(buffer)
+    buffer.seek(0)
+    buffer.name = "fixed.xlsx"
+    again = services.import_upload(
+        upload=services.Upload(
+            contract=world.contract_a,
+            kind="cases",
+            file=buffer,
+            file_name="fixed.xlsx",
+            branch=world.north,
+            columns=job.columns,
+            resubmission_of=job,
+        ),
+        actor=world.amy,
+    )
+    services.import_confirm(job=again, columns=job.columns, actor=world.amy)
+    again = services.import_run(job_id=again.pk)
+    assert again.status == "succeeded", again.error_message
+    assert again.batch_id == job.batch_id
+    assert Case.objects.filter(batch_id=job.batch_id).count() == 3
+    assert not QuarantinedRow.objects.filter(job=job, resolved_by__isnull=True).exists()
