@@ -49,7 +49,9 @@ def quarantine_workbook(job: ImportJob) -> tuple[bytes, int]:
     the job's mapping), the second why each row was held back. Values are in full: callers
     check who may have them and audit it (``services.quarantine_export``). Returns the
     workbook and the number of rows in it."""
-    headers = list(job.columns)
+    # The headers as the file had them (a JSON list; the mapping's keys lose their order in
+    # PostgreSQL's jsonb).
+    headers = list(job.headers) or list(job.columns)
     wb = Workbook(write_only=True)
     rows_sheet = wb.create_sheet(_("待更正"))
     rows_sheet.append([_text_cell(rows_sheet, h) for h in headers])
