@@ -18,7 +18,9 @@ Personas (password for all: ``PASSWORD``):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -288,3 +290,22 @@ def table_indexes(table: str) -> dict[str, str]:
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table]
             )
         return dict(cursor.fetchall())
+
+
+@contextlib.contextmanager
+def data_key_rotated(*, batch_size: int = 1000) -> Iterator[str]:
+    """A new active data key, ``manage.py reseal_personal_data`` run under it, then every
+    other key removed: inside the block only what the command re-sealed can be read.
+    Yields the new key's id."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from recoup.core import crypto
+
+    new = crypto.parse_data_keys(f"k2027:{crypto.generate_key()}")["k2027"]
+    with override_settings(
+        RECOUP_DATA_KEYS={**crypto.keyring().keys, "k2027": new}, RECOUP_DATA_KEY_ID="k2027"
+    ):
+        call_command("reseal_personal_data", batch_size=batch_size)
+    with override_settings(RECOUP_DATA_KEYS={"k2027": new}, RECOUP_DATA_KEY_ID="k2027"):
+        yield "k2027"

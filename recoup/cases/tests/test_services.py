@@ -267,11 +267,8 @@ def test_the_bank_s_extra_columns_are_revealed_audited_and_only_to_those_who_may
 
 
 def test_rotating_the_data_key_reseals_the_extra_columns_onto_the_case(world):
-    from django.core.management import call_command
-    from django.test import override_settings
-
     from recoup.core import crypto
-    from recoup.core.crypto import generate_key
+    from tests.fixtures import data_key_rotated
 
     current = world.cases["ada_case"]
     legacy = world.cases["ben_case"]
@@ -279,19 +276,13 @@ def test_rotating_the_data_key_reseals_the_extra_columns_onto_the_case(world):
     # Bound to the debtor's uid, as imports before 24 Nov 2026 did.
     _seal_custom(legacy, {"客户等级": "普通"}, legacy=True)
     assert legacy.custom_fields() == {"客户等级": "普通"}
-    new_keys = {
-        **crypto.keyring().keys,
-        "k2027": crypto.parse_data_keys(f"k2027:{generate_key()}")["k2027"],
-    }
-    with override_settings(RECOUP_DATA_KEYS=new_keys, RECOUP_DATA_KEY_ID="k2027"):
-        call_command("reseal_personal_data", batch_size=2)
-        with override_settings(RECOUP_DATA_KEYS={"k2027": new_keys["k2027"]}):
-            for case, fields in [(current, {"信用额度": "50000"}), (legacy, {"客户等级": "普通"})]:
-                fresh = Case.objects.get(pk=case.pk)
-                assert crypto.key_id_of(bytes(fresh.custom_sealed)) == "k2027"
-                assert crypto.unseal_json(bytes(fresh.custom_sealed), aad=fresh.custom_aad()) == (
-                    fields
-                )
+    with data_key_rotated(batch_size=2) as key_id:
+        for case, fields in [(current, {"信用额度": "50000"}), (legacy, {"客户等级": "普通"})]:
+            fresh = Case.objects.get(pk=case.pk)
+            assert crypto.key_id_of(bytes(fresh.custom_sealed)) == key_id
+            assert crypto.unseal_json(bytes(fresh.custom_sealed), aad=fresh.custom_aad()) == (
+                fields
+            )
 
 
 def test_every_sealed_column_is_re_sealed_on_key_rotation():

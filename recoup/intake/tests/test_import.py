@@ -449,20 +449,13 @@ def test_a_file_with_more_rows_than_debtors_rebuilds_the_name_index_and_names_st
 
 
 def test_quarantined_rows_stay_readable_after_a_key_rotation(world, bank_file):
-    from django.core.management import call_command
-    from django.test import override_settings
-
     from recoup.core import crypto
+    from tests.fixtures import data_key_rotated
 
     job = run(world, upload(world, bank_file([row(1), row(2, principal="-5")])))
     assert job.status == "succeeded", job.error_message
     kept = QuarantinedRow.objects.get(job=job)
-    new = crypto.parse_data_keys(f"k2027:{crypto.generate_key()}")["k2027"]
-    with override_settings(
-        RECOUP_DATA_KEYS={**crypto.keyring().keys, "k2027": new}, RECOUP_DATA_KEY_ID="k2027"
-    ):
-        call_command("reseal_personal_data")
-    with override_settings(RECOUP_DATA_KEYS={"k2027": new}, RECOUP_DATA_KEY_ID="k2027"):
+    with data_key_rotated() as key_id:
         fresh = QuarantinedRow.objects.get(pk=kept.pk)
-        assert crypto.key_id_of(bytes(fresh.sealed)) == "k2027"
+        assert crypto.key_id_of(bytes(fresh.sealed)) == key_id
         assert crypto.unseal_json(bytes(fresh.sealed), aad=fresh.aad())["本金"] == "-5"

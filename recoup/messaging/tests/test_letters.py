@@ -19,6 +19,7 @@ from recoup.messaging.letters import letter_html, letter_open, letter_render_pdf
 from recoup.messaging.models import Message
 from recoup.messaging.services import TemplateRefused
 from recoup.messaging.tests.helpers import BANK_CONTACT, LETTER_BODY, approved, draft, settings_for
+from tests.fixtures import data_key_rotated
 
 pytestmark = pytest.mark.django_db
 
@@ -179,28 +180,6 @@ def test_a_missing_bank_contact_refuses_the_letter(world, media):
     assert BANK_CONTACT not in err.value.message
 
 
-def _rotate_and_retire():
-    """A new active key, everything re-sealed, then the old key removed: the context under
-    which only re-sealed data can still be read."""
-    import contextlib
-
-    from django.core.management import call_command
-    from django.test import override_settings
-
-    from recoup.core import crypto
-
-    new = crypto.parse_data_keys(f"k2027:{crypto.generate_key()}")["k2027"]
-    stack = contextlib.ExitStack()
-    stack.enter_context(
-        override_settings(
-            RECOUP_DATA_KEYS={**crypto.keyring().keys, "k2027": new}, RECOUP_DATA_KEY_ID="k2027"
-        )
-    )
-    call_command("reseal_personal_data", batch_size=1)
-    stack.enter_context(override_settings(RECOUP_DATA_KEYS={"k2027": new}))
-    return stack
-
-
 def test_key_rotation_reseals_kept_letters_and_call_notes(world, letter, media):
     from recoup.core import crypto
 
@@ -215,7 +194,7 @@ def test_key_rotation_reseals_kept_letters_and_call_notes(world, letter, media):
     attempt = ContactAttempt.objects.latest("pk")  # the letter's; notes as a collector's
     attempt.notes_sealed = crypto.seal("客户称下周还款".encode(), aad=attempt.notes_aad())
     attempt.save(update_fields=["notes_sealed"])
-    with _rotate_and_retire():
+    with data_key_rotated(batch_size=1):
         kept = letter_open(actor=world.ada, case=case, message=message)
         assert hashlib.sha256(kept.pdf).hexdigest() == message.pdf_sha256
         assert path.read_bytes() != before
